@@ -1,0 +1,58 @@
+"""What every importer produces (records plus a list of what it skipped and why) and the one writer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Mode = Literal["error", "overwrite", "append"]
+
+
+@dataclass
+class Box:
+    """One object box: class name and [x, y, width, height] relative to the image (0..1)."""
+
+    label: str
+    bounding_box: list[float]
+
+
+@dataclass
+class Record:
+    """One sample to import: an image path, its label(s), optional split and extra fields."""
+
+    filepath: str
+    label: str | list[str] | list[Box] | None
+    split: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Skipped:
+    """An input item that was not imported, and why (the reason names the fix)."""
+
+    item: str
+    reason: str
+
+
+@dataclass
+class IngestReport:
+    """What an import loaded and what it skipped."""
+
+    dataset: str
+    kind: str
+    loaded: int
+    skipped: list[Skipped] = field(default_factory=list)
+    mode: str = "error"
+
+    def summary(self) -> str:
+        """A plain-words account of the import, one line per skipped item (at most 20)."""
+        lines = [f"{self.dataset}: loaded {self.loaded:,} samples ({self.kind}), skipped {len(self.skipped):,}."]
+        for s in self.skipped[:20]:
+            lines.append(f"  skipped {s.item}: {s.reason}")
+        if len(self.skipped) > 20:
+            lines.append(f"  … and {len(self.skipped) - 20:,} more")
+        return "\n".join(lines)
+
+
+class IngestError(ValueError):
+    """The input cannot be imported at all; the message names the problem and the fix."""

@@ -1,0 +1,78 @@
+"""The sidebar every page shares: which dataset, label field, prediction field, split and annotator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from sda2 import store
+from sda2.ingest import DEFAULT_NAME, load_default
+
+ALL_SPLITS = "all splits"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the user picked in the sidebar; pages read their data through it."""
+
+    dataset_name: str
+    label_field: str
+    label_kind: str
+    prediction_field: str | None
+    split: str | None
+    annotator: str
+
+    def dataset(self):
+        """The chosen dataset (reloaded, so other processes' changes show)."""
+        return store.open_dataset(self.dataset_name)
+
+    def view(self):
+        """The chosen dataset restricted to the chosen split."""
+        from fiftyone import ViewField as F
+
+        ds = self.dataset()
+        return ds.match(F("split") == self.split) if self.split else ds
+
+
+def _empty_state() -> None:
+    st.title("sda2")
+    st.info("There are no datasets yet. Load the embedded default (1,797 real handwritten digits, 10 classes) "
+            "to look around, or import your own with `sda2 ingest --help`.")
+    if st.button("Load the default dataset", key="load_default", type="primary"):
+        with st.spinner("Writing 1,797 digit images and importing them…"):
+            report = load_default()
+        st.success(report.summary())
+        st.rerun()
+
+
+def sidebar() -> Context | None:
+    """Draw the sidebar pickers; None (after drawing a helpful empty state) when there is nothing to show."""
+    names = store.list_datasets()
+    if not names:
+        _empty_state()
+        return None
+    default = names.index(DEFAULT_NAME) if DEFAULT_NAME in names else 0
+    with st.sidebar:
+        name = st.selectbox("Dataset", names, index=default, key="dataset")
+        ds = store.open_dataset(name)
+        fields = store.label_fields(ds)
+        if not fields:
+            st.warning(f"{name!r} has no label field sda2 understands (Classification, Classifications or "
+                       "Detections). Import labels with `sda2 ingest`, or pick another dataset.")
+            return None
+        names_ = [f.name for f in fields]
+        gt_index = names_.index("ground_truth") if "ground_truth" in names_ else 0
+        label_field = st.selectbox("Label field", names_, index=gt_index, key="label_field")
+        others = [f.name for f in fields if f.name != label_field]
+        pred_index = others.index("predictions") + 1 if "predictions" in others else 0
+        prediction = st.selectbox("Prediction field", ["(none)"] + others, index=pred_index,
+                                  key="prediction_field")
+        split_names = store.splits(ds)
+        split = st.selectbox("Split", [ALL_SPLITS] + split_names, key="split") if split_names else ALL_SPLITS
+        annotator = st.text_input("Your name (for edits and labels)", key="annotator",
+                                  placeholder="e.g. alice")
+        st.caption(f"{len(ds):,} samples in {name!r}")
+    kind = next(f.kind for f in fields if f.name == label_field)
+    return Context(name, label_field, kind, None if prediction == "(none)" else prediction,
+                   None if split == ALL_SPLITS else split, annotator.strip() or "anonymous")

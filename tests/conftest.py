@@ -1,0 +1,55 @@
+"""Test set-up: a database of their own (``sda2_test``) in the project's server, never the user's."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ["FIFTYONE_DATABASE_NAME"] = "sda2_test"
+os.environ.setdefault("SDA2_HOME", str(Path(__file__).resolve().parent.parent / ".sda2"))
+
+import pytest  # noqa: E402
+
+import sda2  # noqa: E402  (exports the database environment before FiftyOne is imported)
+
+MNIST_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mnist"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """The default digits dataset in the test database (loaded once per session)."""
+    from sda2 import store
+    from sda2.ingest import load_default
+
+    if "digits" not in store.list_datasets():
+        load_default()
+    return store.open_dataset("digits")
+
+
+@pytest.fixture
+def dataset_name(request):
+    """A unique dataset name for one test, deleted afterwards whatever happened."""
+    from sda2 import store
+
+    name = "t_" + request.node.name.replace("[", "_").replace("]", "")[:60]
+    if name in store.list_datasets():
+        store.delete_dataset(name)
+    yield name
+    if name in store.list_datasets():
+        store.delete_dataset(name)
+
+
+@pytest.fixture(scope="session")
+def mnist_dir():
+    """The shared MNIST test-set folder; skips with a clear message where it is absent."""
+    if not (MNIST_DIR / "t10k-images-idx3-ubyte.gz").exists():
+        pytest.skip(f"MNIST not found at {MNIST_DIR}; put the idx files there to run this test")
+    return MNIST_DIR
+
+
+@pytest.fixture(scope="session")
+def artifacts():
+    """Folder for screenshots and other files a person should look at after the tests."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
