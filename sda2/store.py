@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sda2 import database
+from sda2 import arrays, database
 
 DATABASE_URI = database.ensure_running()
 
@@ -45,8 +45,9 @@ def open_dataset(name: str) -> fo.Dataset:
 
 
 def delete_dataset(name: str) -> None:
-    """Delete dataset ``name`` and everything sda2 stored for it."""
+    """Delete dataset ``name`` and everything sda2 stored for it (its arrays included)."""
     open_dataset(name).delete()
+    arrays.delete(name)
 
 
 @dataclass(frozen=True)

@@ -143,7 +143,7 @@ def write_dataset(name: str, records: Iterable[Record], kind: str, mode: Mode = 
         raise
     if dataset.name != name:
         if exists:
-            fo.delete_dataset(name)
+            store.delete_dataset(name)
         dataset.name = name
     dataset.reload()
     return IngestReport(name, kind, len(good), bad, mode if exists else "new")
