@@ -14,6 +14,7 @@ class Box:
 
     label: str
     bounding_box: list[float]
+    attributes: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -24,6 +25,7 @@ class Record:
     label: str | list[str] | list[Box] | None
     split: str | None = None
     fields: dict[str, Any] = field(default_factory=dict)
+    source: str | None = None  # where it came from (e.g. "labels.csv row 7"), named when it is skipped
 
 
 @dataclass
@@ -43,10 +45,12 @@ class IngestReport:
     loaded: int
     skipped: list[Skipped] = field(default_factory=list)
     mode: str = "error"
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """A plain-words account of the import, one line per skipped item (at most 20)."""
         lines = [f"{self.dataset}: loaded {self.loaded:,} samples ({self.kind}), skipped {len(self.skipped):,}."]
+        lines += [f"  note: {n}" for n in self.notes]
         for s in self.skipped[:20]:
             lines.append(f"  skipped {s.item}: {s.reason}")
         if len(self.skipped) > 20:

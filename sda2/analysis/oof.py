@@ -1,0 +1,93 @@
+"""Out-of-fold predicted probabilities: every labeled row is predicted by a model that never saw its label.
+
+A k-fold cross-validated classifier (standardised features + an L2-regularised logistic regression by
+default) gives each labeled row its probabilities from the fold model trained without it; rows without a
+label get theirs from one model fitted on all labeled rows.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+DEFAULT_C = 0.05
+
+
+def default_classifier(C: float = DEFAULT_C, max_iter: int = 300) -> Pipeline:
+    """StandardScaler + L2 logistic regression (strong regularisation ``C``: stable on small classes)."""
+    return Pipeline([("scale", StandardScaler()),
+                     ("lr", LogisticRegression(C=C, max_iter=max_iter, tol=1e-3))])
+
+
+def _check_inputs(X: np.ndarray, n: int) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float32)
+    if X.ndim != 2 or len(X) != n:
+        raise ValueError(f"Features must be a 2-D array with one row per label; got shape {X.shape} for {n} labels.")
+    if not np.isfinite(X).all():
+        bad = int((~np.isfinite(X)).any(axis=1).sum())
+        raise ValueError(f"{bad} feature rows contain NaN or infinity. Fix: recompute the embeddings for those "
+                         "samples (or drop them) before predicting.")
+    return X
+
+
+def _folds(y_counts: np.ndarray, folds: int, n_labeled: int) -> int:
+    if folds < 2:
+        raise ValueError(f"folds must be at least 2 (got {folds}).")
+    return max(2, min(folds, n_labeled))
+
+
+def out_of_fold_proba(X, y, classes: list[str] | None = None, folds: int = 5, classifier=None,
+                      seed: int = 0) -> tuple[np.ndarray, list[str]]:
+    """(probabilities n×k, class names) for labels ``y`` (None or "" = unlabeled), columns in ``classes`` order.
+
+    Classes with fewer rows than folds are kept: in a fold whose training part lacks a class, that class
+    gets probability 0 (the model cannot predict what it never saw). Classes in ``classes`` absent from
+    ``y`` get a zero column.
+    """
+    y = np.array([None if v is None or v == "" else str(v) for v in y], dtype=object)
+    X = _check_inputs(X, len(y))
+    labeled = np.array([v is not None for v in y])
+    present = sorted(set(y[labeled]))
+    classes = list(classes) if classes is not None else present
+    unknown = sorted(set(present) - set(classes))
+    if unknown:
+        raise ValueError(f"Labels {unknown} are not among the classes {classes}. Fix: add them to the class list.")
+    if len(present) < 2:
+        raise ValueError(f"Need labeled samples of at least 2 classes to train a classifier; found {present}. "
+                         "Fix: label more samples.")
+    index = {c: i for i, c in enumerate(classes)}
+    codes = np.array([index[v] for v in y[labeled]])
+    counts = np.bincount(codes)
+    n_splits = _folds(counts, folds, int(labeled.sum()))
+    model = clone(classifier) if classifier is not None else default_classifier()
+    cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+        oof = cross_val_predict(model, X[labeled], codes, cv=cv, method="predict_proba")
+    proba = np.zeros((len(y), len(classes)), dtype=np.float64)
+    seen = np.unique(codes)  # cross_val_predict orders columns by the sorted codes present
+    proba[np.flatnonzero(labeled)[:, None], seen[None, :]] = oof
+    if (~labeled).any():
+        model.fit(X[labeled], codes)
+        proba[np.flatnonzero(~labeled)[:, None], model.classes_[None, :]] = model.predict_proba(X[~labeled])
+    return proba, classes
+
+
+def out_of_fold_multilabel_proba(X, Y, folds: int = 5, classifier=None, seed: int = 0) -> np.ndarray:
+    """Out-of-fold per-tag probabilities n×k for a 0/1 tag matrix ``Y`` (one-vs-rest, plain k-fold)."""
+    Y = np.asarray(Y, dtype=int)
+    X = _check_inputs(X, len(Y))
+    constant = [j for j in range(Y.shape[1]) if Y[:, j].min() == Y[:, j].max()]
+    if constant:
+        raise ValueError(f"Tag columns {constant} are on every sample or on none: nothing to learn. "
+                         "Fix: drop those tags or label more samples.")
+    model = OneVsRestClassifier(clone(classifier) if classifier is not None else default_classifier())
+    cv = KFold(n_splits=_folds(None, folds, len(Y)), shuffle=True, random_state=seed)
+    return cross_val_predict(model, X, Y, cv=cv, method="predict_proba")
