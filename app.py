@@ -6,10 +6,21 @@ st.set_page_config(page_title="sda2", page_icon=":material/explore:", layout="wi
 
 from sda2.ui.context import sidebar  # noqa: E402
 
-PAGES = [
-    st.Page("pages/overview.py", title="Overview", icon=":material/bar_chart:", default=True),
-    st.Page("pages/samples.py", title="Samples", icon=":material/grid_view:"),
-]
+# One section per step of the loop: see the data, put a model in the loop, fix what is wrong.
+PAGES = {
+    "See": [
+        st.Page("pages/overview.py", title="Overview", icon=":material/bar_chart:", default=True),
+        st.Page("pages/samples.py", title="Samples", icon=":material/grid_view:"),
+    ],
+    "Model": [
+        st.Page("pages/embedding_map.py", title="Embedding map", icon=":material/scatter_plot:"),
+        st.Page("pages/evaluation.py", title="Evaluation", icon=":material/fact_check:"),
+    ],
+    "Fix": [
+        st.Page("pages/label_errors.py", title="Label errors", icon=":material/rule:"),
+        st.Page("pages/duplicates.py", title="Duplicates", icon=":material/content_copy:"),
+    ],
+}
 
 navigation = st.navigation(PAGES)
 context = sidebar()

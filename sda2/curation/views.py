@@ -1,0 +1,100 @@
+"""Views shaped by curation: what training and export see, the review queue, duplicate groups."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sda2 import arrays, store
+from sda2.curation import audit
+
+from fiftyone import ViewField as F  # noqa: E402  (sda2.store has started the database)
+
+LABEL_ISSUE_FIELDS = ("label_quality", "is_label_issue", "suggested_label")
+DUPLICATE_FIELDS = ("duplicate_group", "is_duplicate", "duplicate_similarity")
+
+
+def training_view(dataset):
+    """``dataset`` (or a view) without the samples marked excluded: what training and export must use."""
+    return dataset.match_tags("excluded", bool=False)
+
+
+def has_fields(dataset, names) -> bool:
+    """True when every field in ``names`` is in the dataset's schema (e.g. detection has run)."""
+    schema = dataset.get_field_schema()
+    return all(n in schema for n in names)
+
+
+def review_queue(dataset):
+    """Label suspects not yet reviewed, most likely wrong first (needs the label-issue fields)."""
+    if not has_fields(dataset, LABEL_ISSUE_FIELDS):
+        raise ValueError(f"{dataset.name!r} has no label-issue fields yet ({', '.join(LABEL_ISSUE_FIELDS)}). "
+                         "Fix: run label-issue detection first.")
+    return dataset.match(F("is_label_issue") == True).match_tags("reviewed", bool=False).sort_by(  # noqa: E712
+        "label_quality")
+
+
+def suspects_frame(view, label_field: str = "ground_truth", limit: int | None = None) -> pd.DataFrame:
+    """One row per sample of ``view`` (a review queue): id, image, given and suggested label, score, split."""
+    if limit:
+        view = view.limit(limit)
+    label_path = store.label_path(view._root_dataset, label_field)
+    split = view.values("split") if "split" in view.get_field_schema() else [None] * len(view)
+    frame = pd.DataFrame({"sample_id": view.values("id"), "filepath": view.values("filepath"),
+                          "label": view.values(label_path), "suggested_label": view.values("suggested_label"),
+                          "label_quality": view.values("label_quality"), "split": split})
+    if label_path.endswith(".detections.label"):
+        frame["boxes"] = [[(d.label, d.bounding_box) for d in (dets.detections if dets else [])]
+                          for dets in view.values(label_field)]
+    return frame
+
+
+def probabilities(dataset, sample_ids) -> tuple[list[str], np.ndarray] | None:
+    """(classes, rows) of the stored class probabilities for ``sample_ids``; None when none are stored."""
+    if not arrays.exists(dataset.name, "probabilities"):
+        return None
+    classes = [str(c) for c in arrays.info(dataset.name, "probabilities").get("classes", [])]
+    _, rows = arrays.load(dataset.name, "probabilities", ids=list(sample_ids))
+    return (classes or [str(i) for i in range(rows.shape[1])]), rows
+
+
+def review_progress(dataset, label_field: str = "ground_truth") -> dict:
+    """Counts for the label review: suspects, reviewed suspects, remaining, and samples whose label was fixed."""
+    suspects = dataset.match(F("is_label_issue") == True)  # noqa: E712
+    total = len(suspects)
+    reviewed = len(suspects.match_tags("reviewed"))
+    fixed = len(audit.collection(dataset).distinct("sample_id", {"field": label_field, "undone": False,
+                                                                 "kind": "label", **audit.APPLIED}))
+    return {"suspects": total, "reviewed": reviewed, "remaining": total - reviewed, "fixed": fixed}
+
+
+def duplicate_groups(dataset) -> pd.DataFrame:
+    """Members of near/exact duplicate groups, one row each, with review state; unresolved groups first.
+
+    Columns: duplicate_group, sample_id, filepath, split, duplicate_similarity, is_duplicate,
+    is_exact_duplicate, crosses_split, reviewed, excluded, resolved (every member of the group reviewed).
+    """
+    if not has_fields(dataset, DUPLICATE_FIELDS):
+        raise ValueError(f"{dataset.name!r} has no duplicate fields yet ({', '.join(DUPLICATE_FIELDS)}). "
+                         "Fix: run duplicate detection first.")
+    view = dataset.match(F("duplicate_group") >= 0)
+    schema = view.get_field_schema()
+    optional = {name: view.values(name) if name in schema else [default] * len(view)
+                for name, default in (("split", None), ("is_exact_duplicate", False), ("crosses_split", False))}
+    tags = view.values("tags")
+    frame = pd.DataFrame({"duplicate_group": view.values("duplicate_group"), "sample_id": view.values("id"),
+                          "filepath": view.values("filepath"), "split": optional["split"],
+                          "duplicate_similarity": view.values("duplicate_similarity"),
+                          "is_duplicate": view.values("is_duplicate"),
+                          "is_exact_duplicate": optional["is_exact_duplicate"],
+                          "crosses_split": optional["crosses_split"],
+                          "reviewed": ["reviewed" in (t or []) for t in tags],
+                          "excluded": ["excluded" in (t or []) for t in tags]})
+    for column in ("is_duplicate", "is_exact_duplicate", "crosses_split"):
+        frame[column] = frame[column].fillna(False).astype(bool)
+    group = frame.groupby("duplicate_group")
+    frame["resolved"] = group["reviewed"].transform("all")
+    frame["group_crosses_split"] = group["crosses_split"].transform("any")
+    frame["group_similarity"] = group["duplicate_similarity"].transform("max")
+    return frame.sort_values(["resolved", "group_crosses_split", "group_similarity", "duplicate_group",
+                              "is_duplicate"], ascending=[True, False, False, True, True]).reset_index(drop=True)

@@ -1,0 +1,192 @@
+"""Streamlit pieces shared by the review pages (Label Errors, Duplicates): cards, buttons, counters, the log.
+
+Keyboard shortcuts use Streamlit's own ``st.button(shortcut=...)``: it ignores keys typed into text
+fields and select boxes, so typing a name in the sidebar never triggers an action.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from sda2.curation import audit, edits
+from sda2.ui import thumbnails
+
+# decision -> (button text, shortcut); "relabel" writes the label picked in the select box
+DECISION_BUTTONS = {
+    "accept": ("Accept suggestion", "A"),
+    "relabel": ("Set chosen label", "L"),
+    "keep": ("Keep as is", "K"),
+    "ambiguous": ("Ambiguous", "U"),
+    "exclude": ("Exclude from training", "X"),
+}
+UNDO_SHORTCUT = "Z"
+
+
+def probability_figure(classes: list[str], probs, given: str | None, suggested: str | None) -> go.Figure:
+    """Bars of the model's class probabilities, the given label in orange and the suggestion in green."""
+    colors = ["#2ca02c" if c == suggested else "#ff7f0e" if c == given else "#9aa5b1" for c in classes]
+    fig = go.Figure(go.Bar(x=[str(c) for c in classes], y=np.asarray(probs, dtype=float).tolist(), marker_color=colors,
+                           hovertemplate="class %{x}: %{y:.1%}<extra></extra>"))
+    fig.update_layout(height=220, margin=dict(l=10, r=10, t=30, b=10), yaxis=dict(title="probability",
+                      range=[0, 1], tickformat=".0%"), xaxis=dict(title="class", type="category"),
+                      title=dict(text="Model probabilities (orange: given, green: suggested)", font_size=13))
+    return fig
+
+
+def suspect_card(row, classes: list[str] | None, probs) -> None:
+    """A suspect: the image, its given and suggested label, its score, and the probability bars."""
+    left, right = st.columns([1, 2])
+    boxes = tuple(thumbnails.Box(str(label), tuple(xywh)) for label, xywh in row.get("boxes") or [])
+    left.image(thumbnails.render(row["filepath"], thumbnails.Overlay(boxes=boxes), size=224),
+               caption=f"{row['sample_id']}" + (f" · {row['split']}" if row.get("split") else ""))
+    with right:
+        a, b, c = st.columns(3)
+        a.metric("Given label", _text(row["label"]))
+        b.metric("Suggested label", _text(row["suggested_label"]))
+        c.metric("Label quality", f"{row['label_quality']:.3f}", help="0 to 1; lower = more likely wrong")
+        if probs is not None and classes and not np.isnan(probs).all():
+            st.plotly_chart(probability_figure(classes, probs, row["label"], row["suggested_label"]),
+                            key=f"probs_{row['sample_id']}")
+        else:
+            st.caption("No stored class probabilities for this sample (array 'probabilities').")
+
+
+def _text(value) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
+def decision_bar(classes: list[str], row, decide, editable: bool = True) -> None:
+    """The action buttons (with shortcuts) for the suspect ``row``; a click calls ``decide(decision, new_label)``.
+
+    The callback is bound to the sample and label shown when the buttons were drawn, so a change made
+    meanwhile by someone else is caught as a conflict instead of being overwritten.
+    """
+    suggested = row["suggested_label"]
+    choice_key = f"other_label_{row['sample_id']}"
+    st.selectbox("Another label", classes, key=choice_key, disabled=not editable,
+                 index=classes.index(suggested) if suggested in classes else 0)
+    cols = st.columns(len(DECISION_BUTTONS))
+    for col, (decision, (text, key)) in zip(cols, DECISION_BUTTONS.items()):
+        col.button(text, key=f"decide_{decision}", shortcut=key,
+                   disabled=decision in ("accept", "relabel") and not editable,
+                   type="primary" if decision == "accept" else "secondary", width="stretch",
+                   on_click=_decide, args=(decide, decision, suggested, choice_key))
+
+
+def _decide(decide, decision: str, suggested, choice_key: str) -> None:
+    decide(decision, {"accept": suggested, "relabel": st.session_state.get(choice_key)}.get(decision))
+
+
+def apply(action, *args, success: str = "", **kwargs) -> bool:
+    """Run an edit-path call (typically inside a button callback); keep its outcome for :func:`show_messages`."""
+    try:
+        action(*args, **kwargs)
+    except (edits.EditConflict, ValueError) as exc:
+        st.session_state["review_error"] = str(exc)
+        return False
+    if success:
+        st.session_state["review_toast"] = success
+    return True
+
+
+def show_messages() -> None:
+    """Show the outcome of the last action: a conflict or bad input as an error, a success as a toast."""
+    error = st.session_state.pop("review_error", None)
+    if error:
+        st.error(error)
+    message = st.session_state.pop("review_toast", None)
+    if message:
+        st.toast(message)
+
+
+def _undo_last(dataset, annotator: str) -> None:
+    try:
+        result = edits.undo_last(dataset, annotator)
+    except (edits.EditConflict, ValueError) as exc:
+        st.session_state["review_error"] = str(exc)
+        return
+    st.session_state["review_toast"] = (f"Nothing of {annotator!r} left to undo." if result is None
+                                        else f"Undone: {len(result)} change(s) restored.")
+
+
+def undo_last_button(dataset, annotator: str) -> None:
+    """An "Undo last" button (shortcut Z): undoes this annotator's newest batch."""
+    st.button("Undo last", key="undo_last", shortcut=UNDO_SHORTCUT, icon=":material/undo:",
+              on_click=_undo_last, args=(dataset, annotator))
+
+
+def progress_metrics(progress: dict) -> None:
+    """The review counters: suspects, reviewed, remaining, fixed."""
+    cols = st.columns(4)
+    cols[0].metric("Suspects", f"{progress['suspects']:,}")
+    cols[1].metric("Reviewed", f"{progress['reviewed']:,}")
+    cols[2].metric("Remaining", f"{progress['remaining']:,}")
+    cols[3].metric("Fixed labels", f"{progress['fixed']:,}")
+
+
+def audit_browser(dataset, key: str = "audit") -> None:
+    """The audit log as a table (newest first) with CSV and JSON downloads."""
+    frame = audit.audit_log(dataset, limit=500)
+    if frame.empty:
+        st.caption("No edits yet.")
+        return
+    for column in ("old", "new"):
+        frame[column] = frame[column].map(audit.as_text)
+    st.dataframe(frame.drop(columns=["batch_id", "undone_by"]), hide_index=True, key=f"{key}_table")
+    a, b = st.columns(2)
+    a.download_button("Export CSV", audit.export_log(dataset, fmt="csv"), file_name=f"{dataset.name}_audit.csv",
+                      mime="text/csv", key=f"{key}_csv")
+    b.download_button("Export JSON", audit.export_log(dataset, fmt="json"),
+                      file_name=f"{dataset.name}_audit.json", mime="application/json", key=f"{key}_json")
+
+
+def detection_empty_state(dataset, what: str, module: str, function: str, fields, **options) -> None:
+    """Explain that ``what`` is not computed yet; offer a button running ``module.function(dataset, **options)``."""
+    st.info(f"No {what} for {dataset.name!r} yet: this page reads the fields {', '.join(fields)}, written by "
+            f"the {what} detector.")
+    if importlib.util.find_spec(module) is None:
+        st.caption(f"The detector ({module}) is not part of this version of sda2.")
+        return
+    if st.button(f"Find {what} now", key=f"run_{function}", type="primary"):
+        run = getattr(importlib.import_module(module), function, None)
+        if run is None:
+            st.error(f"{module} has no function {function}(); run detection from a notebook instead.")
+            return
+        with st.spinner(f"Finding {what} in {len(dataset):,} samples…"):
+            try:
+                run(dataset, **options)
+            except (ValueError, KeyError) as exc:
+                st.error(f"Could not find {what}: {exc}")
+                return
+        st.rerun()
+
+
+def duplicate_group_card(group, resolve, key: str, shortcuts: bool = False) -> None:
+    """One duplicate group side by side with similarities; a click calls ``resolve(action, member ids, keep ids)``."""
+    first = group.iloc[0]
+    flags = " · ⚠️ crosses splits (train/test leakage)" if group["crosses_split"].any() else ""
+    exact = " · exact copies" if group["is_exact_duplicate"].any() else ""
+    state = " · resolved" if group["resolved"].all() else ""
+    st.markdown(f"**Group {first['duplicate_group']}** · {len(group)} samples · max similarity "
+                f"{group['duplicate_similarity'].max():.3f}{exact}{flags}{state}")
+    cols = st.columns(max(len(group), 4))
+    ids = list(group["sample_id"])
+    for col, (_, member) in zip(cols, group.iterrows()):
+        tags = [t for t, on in (("kept", not member["is_duplicate"]), ("excluded", member["excluded"])) if on]
+        col.image(thumbnails.render(member["filepath"], size=128),
+                  caption=f"{member['split'] or ''} · sim {member['duplicate_similarity']:.3f}"
+                  + (f" · {', '.join(tags)}" if tags else ""))
+        col.button("Keep only this", key=f"{key}_keep_{member['sample_id']}", width="stretch", on_click=resolve,
+                   args=("keep one", ids, [member["sample_id"]]))
+    a, b = st.columns(2)
+    representative = list(group.loc[~group["is_duplicate"], "sample_id"][:1]) or ids[:1]
+    a.button("Exclude the rest", key=f"{key}_exclude_rest", shortcut="E" if shortcuts else None,
+             help="keep the representative, mark the others excluded (not deleted)", on_click=resolve,
+             args=("exclude the rest", ids, representative))
+    b.button("Keep all", key=f"{key}_keep_all", shortcut="K" if shortcuts else None,
+             help="not duplicates worth removing: mark all reviewed", on_click=resolve, args=("keep all", ids, ids))
