@@ -29,10 +29,10 @@ def user_database_uri() -> str | None:
 
 
 def media_dir(dataset_name: str) -> Path:
-    """Folder for images that sda2 writes for a dataset (the default dataset's PNGs, thumbnails)."""
-    return home() / "media" / dataset_name
+    """Folder for images sda2 writes for a dataset (e.g. the default's PNGs), one tree per database."""
+    return home() / "media" / database_name() / dataset_name
 
 
 def arrays_dir(dataset_name: str) -> Path:
-    """Folder for a dataset's large arrays (embeddings, probabilities, 2-D maps), kept outside MongoDB."""
-    return home() / "arrays" / dataset_name
+    """Folder for a dataset's large arrays (embeddings, probabilities, maps), one tree per database."""
+    return home() / "arrays" / database_name() / dataset_name

@@ -5,9 +5,10 @@ Importing this module starts (or finds) the database first, so FiftyOne always t
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 
-from sda2 import arrays, database
+from sda2 import arrays, config, database
 
 DATABASE_URI = database.ensure_running()
 
@@ -27,9 +28,12 @@ class DatasetNotFound(KeyError):
         return self.args[0]
 
 
+WORK_IN_PROGRESS = (".__incoming_", ".__replaced_")  # names an import uses while it runs
+
+
 def list_datasets() -> list[str]:
-    """Names of the stored datasets, sorted."""
-    return sorted(fo.list_datasets())
+    """Names of the stored datasets, sorted (an import's temporary datasets left out)."""
+    return sorted(n for n in fo.list_datasets() if not any(m in n for m in WORK_IN_PROGRESS))
 
 
 def open_dataset(name: str) -> fo.Dataset:
@@ -45,9 +49,10 @@ def open_dataset(name: str) -> fo.Dataset:
 
 
 def delete_dataset(name: str) -> None:
-    """Delete dataset ``name`` and everything sda2 stored for it (its arrays included)."""
+    """Delete dataset ``name`` and everything sda2 stored for it (its arrays and written media included)."""
     open_dataset(name).delete()
     arrays.delete(name)
+    shutil.rmtree(config.media_dir(name), ignore_errors=True)
 
 
 @dataclass(frozen=True)

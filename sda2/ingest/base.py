@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -60,3 +63,24 @@ class IngestReport:
 
 class IngestError(ValueError):
     """The input cannot be imported at all; the message names the problem and the fix."""
+
+
+def natural_sorted(names) -> list[str]:
+    """Class names sorted as people expect ("2" before "10", case ignored), without duplicates."""
+    def key(name: str):
+        return [(0, int(part), "") if part.isdigit() else (1, 0, part.lower())
+                for part in re.split(r"(\d+)", name) if part]
+
+    return sorted(set(names), key=key)
+
+
+@contextmanager
+def paused_gc():
+    """Pause Python's cyclic garbage collector while building many small objects (it rescans the heap)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

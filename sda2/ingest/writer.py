@@ -1,149 +1,369 @@
 """The one writer every importer uses: check the images, then write all samples in bulk, atomically.
 
 A new dataset is built under a temporary name and renamed only when complete, so a failed import never
-leaves a half-made dataset and an overwrite never loses the old one before the new one is whole.
+leaves a half-made dataset and an overwrite never loses the old one before the new one is whole; an
+append that fails removes the samples it had added.
+
+Image checks read headers only (PNG and JPEG parsed here, any other format through Pillow, as FiftyOne
+does), in threads: a missing, empty or unrecognisable file is skipped with the reason; a file damaged
+after a valid header is not detected. The sizes become each sample's ``metadata`` (``ImageMetadata``).
 """
 
 from __future__ import annotations
 
-import random
+import math
+import os
+import struct
+import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from bson import ObjectId
-from PIL import Image
+from tqdm.auto import tqdm
 
 import fiftyone as fo
-from sda2 import store
-from sda2.ingest.base import Box, IngestError, IngestReport, Mode, Record, Skipped
+import fiftyone.core.dataset as fod
+import fiftyone.core.metadata as fom
+from fiftyone.core.odm.sample import _generate_rand
+from sda2 import arrays, store
+from sda2.ingest.base import Box, IngestError, IngestReport, Mode, Record, Skipped, paused_gc
 
-BATCH = 20_000
+BATCH = 2_000
+HEADER_THREADS = 4
+IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
+TEMP_MARKER = ".__incoming_"  # temporary datasets of an import in progress are named "<name>.__incoming_<id>"
+RESERVED_FIELDS = frozenset({"id", "_id", "filepath", "tags", "metadata", "created_at", "last_modified_at",
+                             "media_type", "_media_type", "_rand", "_dataset_id", "ground_truth", "split"})
+LABEL_TYPES = {"classification": fo.Classification, "multilabel": fo.Classifications,
+               "detection": fo.Detections}
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # by colour type, as Pillow counts bands ("P" is one)
+_JPEG_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # SOF markers (not DHT, JPG, DAC)
 
 
-def _image_size(path: str) -> tuple[int, int] | str:
-    """(width, height) from the image header, or the reason it cannot be read."""
+@dataclass(frozen=True)
+class ImageInfo:
+    """What the header of an image file says: FiftyOne's ``ImageMetadata`` fields."""
+
+    width: int
+    height: int
+    num_channels: int | None
+    size_bytes: int
+    mime_type: str | None
+
+    def metadata_doc(self) -> dict:
+        """The ``metadata`` sub-document FiftyOne stores for an image sample."""
+        return {"_cls": "ImageMetadata", "size_bytes": self.size_bytes, "mime_type": self.mime_type,
+                "width": self.width, "height": self.height, "num_channels": self.num_channels}
+
+
+def _png_info(head: bytes, size: int) -> ImageInfo:
+    if len(head) < 26 or head[12:16] != b"IHDR":
+        raise ValueError("PNG header is damaged")
+    width, height = struct.unpack(">II", head[16:24])
+    return ImageInfo(width, height, _PNG_CHANNELS.get(head[25]), size, "image/png")
+
+
+def _jpeg_info(f, size: int) -> ImageInfo | None:
+    """Size from the frame header, or None when an EXIF block comes first (it may rotate the image)."""
+    f.seek(2)
+    while True:
+        marker = f.read(2)
+        while len(marker) == 2 and marker[1] == 0xFF:  # fill bytes
+            marker = marker[1:] + f.read(1)
+        if len(marker) < 2 or marker[0] != 0xFF or marker[1] in (0xD9, 0xDA):
+            raise ValueError("JPEG has no frame header")
+        if marker[1] == 0x01 or 0xD0 <= marker[1] <= 0xD8:  # markers without a length
+            continue
+        length = struct.unpack(">H", f.read(2))[0]
+        if marker[1] == 0xE1:
+            return None
+        if marker[1] in _JPEG_FRAMES:
+            _, height, width, channels = struct.unpack(">BHHB", f.read(6))
+            return ImageInfo(width, height, channels, size, "image/jpeg")
+        f.seek(length - 2, 1)
+
+
+def image_info(path: str) -> ImageInfo | str:
+    """The image's header facts, or the reason it cannot be read (naming the fix)."""
     try:
-        with Image.open(path) as im:
-            return im.size
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            size = os.fstat(fd).st_size
+            head = os.read(fd, 32)
+        finally:
+            os.close(fd)
+        if head.startswith(_PNG_SIGNATURE):
+            info = _png_info(head, size)
+        elif not head:
+            return "empty file (0 bytes); replace or remove it"
+        else:
+            with open(path, "rb") as f:
+                info = _jpeg_info(f, size) if head.startswith(b"\xff\xd8") else None
+                if info is None:
+                    f.seek(0)
+                    width, height, channels = fom.get_image_info(f)
+                    info = ImageInfo(width, height, channels, size, fom.etau.guess_mime_type(path))
     except FileNotFoundError:
         return "file not found; fix the path or add the file"
-    except Exception as exc:  # PIL raises many types for unreadable files
-        return f"not a readable image ({type(exc).__name__}); replace or remove the file"
+    except IsADirectoryError:
+        return "is a folder, not an image file; fix the path"
+    except PermissionError:
+        return "permission denied; make the file readable"
+    except Exception as exc:  # Pillow and the parsers above raise many types for unreadable files
+        return f"not a readable image ({exc or type(exc).__name__}); replace or remove the file"
+    if info.width <= 0 or info.height <= 0:
+        return f"image header says {info.width}x{info.height} pixels; replace or remove the file"
+    return info
 
 
-def _label_problem(label, kind: str) -> str | None:
+def _unknown(names, known: frozenset[str]) -> str:
+    bad = ", ".join(repr(n) for n in sorted({n for n in names if n not in known}))
+    listed = ", ".join(sorted(known)[:12]) + (" …" if len(known) > 12 else "")
+    return f"unknown class {bad} (classes: {listed}); fix the label or add the class"
+
+
+def _label_problem(label, kind: str, known: frozenset[str] | None) -> str | None:
     if kind == "classification":
-        return None if isinstance(label, str) and label.strip() else "empty label; give the sample a class name"
-    if kind == "multilabel":
-        if not isinstance(label, list) or not all(isinstance(t, str) and t.strip() for t in label):
-            return "tags must be a list of non-empty names"
-        return None
-    for box in label or []:
-        if not (isinstance(box, Box) and box.label and len(box.bounding_box) == 4):
-            return "each box needs a class name and [x, y, w, h]"
+        if type(label) is not str or not label.strip():
+            return "empty label; give the sample a class name"
+        names = (label,)
+    elif kind == "multilabel":
+        if not isinstance(label, list) or not label:
+            return "no tags; give the sample at least one tag"
+        if not all(isinstance(t, str) and t.strip() for t in label):
+            return "an empty tag; remove it or name it"
+        names = label
+    else:
+        if not isinstance(label, list):
+            return "no list of boxes; give an empty list for an image without objects"
+        for box in label:
+            if not (isinstance(box, Box) and isinstance(box.label, str) and box.label.strip()
+                    and len(box.bounding_box) == 4 and all(math.isfinite(v) for v in box.bounding_box)):
+                return "each box needs a class name and four finite numbers [x, y, w, h]"
+        names = [b.label for b in label]
+    if known is not None and not all(n in known for n in names):
+        return _unknown(names, known)
     return None
 
 
-def _label_doc(label, kind: str) -> dict:
-    if kind == "classification":
-        return {"_id": ObjectId(), "_cls": "Classification", "tags": [], "label": label}
-    if kind == "multilabel":
-        return {"_id": ObjectId(), "_cls": "Classifications", "classifications": [
-            {"_id": ObjectId(), "_cls": "Classification", "tags": [], "label": t} for t in label]}
-    return {"_id": ObjectId(), "_cls": "Detections", "detections": [
-        {"_id": ObjectId(), "_cls": "Detection", "tags": [], "label": b.label,
-         "bounding_box": [float(v) for v in b.bounding_box]} for b in label]}
+def image_infos(paths: list[str]) -> list[ImageInfo | str]:
+    """``image_info`` of every path, read in threads."""
+    chunks = [paths[i:i + 1000] for i in range(0, len(paths), 1000)]
+    with ThreadPoolExecutor(HEADER_THREADS) as pool:
+        return [info for chunk in pool.map(lambda c: [image_info(p) for p in c], chunks) for info in chunk]
 
 
-def check_records(records: Iterable[Record], kind: str, check_images: bool = True) -> tuple[list, list[Skipped]]:
-    """Split records into (good records with image sizes, skipped items with reasons)."""
+def check_records(records: Iterable[Record], kind: str, check_images: bool = True,
+                  classes: list[str] | None = None) -> tuple[list[tuple[Record, ImageInfo | None]], list[Skipped]]:
+    """Split records into (good records with their image facts, skipped items with reasons)."""
     records = list(records)
-    sizes = (ThreadPoolExecutor(8).map(_image_size, (r.filepath for r in records), chunksize=256)
-             if check_images else ((None, None) for _ in records))
+    known = frozenset(classes) if classes else None
+    infos = image_infos([r.filepath for r in records]) if check_images else [None] * len(records)
     good, skipped = [], []
-    for record, size in zip(records, sizes):
-        problem = size if isinstance(size, str) else _label_problem(record.label, kind)
+    for record, info in zip(records, infos):
+        problem = info if type(info) is str else _label_problem(record.label, kind, known)
         if problem:
-            skipped.append(Skipped(record.filepath, problem))
+            skipped.append(Skipped(record.source or record.filepath, problem))
         else:
-            good.append((record, size))
+            good.append((record, info))
     return good, skipped
 
 
-def _declare_fields(dataset: fo.Dataset, kind: str, extra: dict) -> None:
-    label_type = {"classification": fo.Classification, "multilabel": fo.Classifications,
-                  "detection": fo.Detections}[kind]
-    if "ground_truth" not in dataset.get_field_schema():
-        dataset.add_sample_field("ground_truth", fo.EmbeddedDocumentField, embedded_doc_type=label_type)
-    if "split" not in dataset.get_field_schema():
-        dataset.add_sample_field("split", fo.StringField)
-    for name, value in extra.items():
-        if name in dataset.get_field_schema():
-            continue
-        ftype = (fo.BooleanField if isinstance(value, bool) else fo.IntField if isinstance(value, int)
-                 else fo.FloatField if isinstance(value, float) else fo.StringField)
-        dataset.add_sample_field(name, ftype)
+def _object_ids(n: int) -> list[ObjectId]:
+    """``n`` new ObjectIds (``ObjectId()`` takes a lock each): the time, 5 random bytes, a counter."""
+    ids = []
+    for start in range(0, n, 1 << 24):
+        prefix = struct.pack(">I", int(time.time())) + os.urandom(5)
+        ids += [ObjectId(prefix + i.to_bytes(3, "big")) for i in range(min(n - start, 1 << 24))]
+    return ids
 
 
-def _sample_doc(dataset_id: ObjectId, record: Record, size, kind: str, now: datetime) -> dict:
-    width, height = size if size else (None, None)
-    metadata = None if width is None else {"_cls": "ImageMetadata", "width": width, "height": height,
-                                           "num_channels": None, "size_bytes": None, "mime_type": None}
-    doc = {"_id": ObjectId(), "filepath": record.filepath, "tags": [], "metadata": metadata,
-           "created_at": now, "last_modified_at": now, "_media_type": "image", "_rand": random.random(),
-           "_dataset_id": dataset_id, "ground_truth": _label_doc(record.label, kind), "split": record.split}
-    doc.update(record.fields)
-    return doc
+def _label_doc(label, kind: str, new_id) -> dict:
+    if kind == "classification":
+        return {"_id": new_id(), "_cls": "Classification", "tags": [], "label": label}
+    if kind == "multilabel":
+        return {"_id": new_id(), "_cls": "Classifications", "classifications": [
+            {"_id": new_id(), "_cls": "Classification", "tags": [], "label": t} for t in label]}
+    return {"_id": new_id(), "_cls": "Detections", "detections": [
+        {**b.attributes, "_id": new_id(), "_cls": "Detection", "tags": [], "label": b.label,
+         "bounding_box": [float(v) for v in b.bounding_box]} for b in label]}
 
 
-def write_dataset(name: str, records: Iterable[Record], kind: str, mode: Mode = "error",
-                  classes: list[str] | None = None, skipped: list[Skipped] | None = None,
-                  check_images: bool = True) -> IngestReport:
-    """Check and write ``records`` as dataset ``name``; ``mode`` says what to do when it exists."""
+def _sample_docs(dataset_id: ObjectId, batch, kind: str, now: datetime) -> list[dict]:
+    """FiftyOne sample documents (as ``add_samples`` writes them) for (record, image facts) pairs."""
+    count = 2 * len(batch) if kind == "classification" else sum(2 + len(r.label) for r, _ in batch)
+    new_id = iter(_object_ids(count)).__next__
+    docs = []
+    for record, info in batch:
+        doc = {"_id": new_id(), "filepath": record.filepath, "tags": [],
+               "metadata": info.metadata_doc() if info else None, "created_at": now, "last_modified_at": now,
+               "_media_type": "image", "_rand": _generate_rand(), "_dataset_id": dataset_id,
+               "ground_truth": _label_doc(record.label, kind, new_id), "split": record.split}
+        if record.fields:
+            doc.update(record.fields)
+        docs.append(doc)
+    return docs
+
+
+def _field_type(value) -> fo.Field:
+    if isinstance(value, bool):
+        return fo.BooleanField()
+    if isinstance(value, int):
+        return fo.IntField()
+    if isinstance(value, float):
+        return fo.FloatField()
+    if isinstance(value, datetime):
+        return fo.DateTimeField()
+    if isinstance(value, (list, tuple)):
+        return fo.ListField()
+    if isinstance(value, dict):
+        return fo.DictField()
+    return fo.StringField()
+
+
+def _extra_fields(good) -> dict[str, fo.Field]:
+    """The FiftyOne field of every extra field, typed by its first value that is not None."""
+    fields: dict = {}
+    for record, _ in good:
+        for key, value in record.fields.items():
+            if fields.get(key) is None:
+                fields[key] = None if value is None else _field_type(value)
+    bad = sorted(k for k in fields if k in RESERVED_FIELDS or k.startswith(("_", "$")) or "." in k or not k)
+    if bad:
+        raise IngestError(f"Field names {bad} are reserved or invalid in FiftyOne. Fix: rename them "
+                          "(no leading '_' or '$', no '.', none of " + ", ".join(sorted(RESERVED_FIELDS)) + ").")
+    return {k: f or fo.StringField() for k, f in fields.items()}
+
+
+def _declare_fields(dataset: fo.Dataset, kind: str, extra: dict[str, fo.Field]) -> None:
+    """Add the fields to the schema in one step; a field that exists must have the same type."""
+    schema = dataset.get_field_schema()
+    wanted = {"ground_truth": fo.EmbeddedDocumentField(LABEL_TYPES[kind]), "split": fo.StringField(), **extra}
+    for name, field in wanted.items():
+        if name in schema and type(schema[name]) is not type(field):
+            raise IngestError(f"Field {name!r} holds {type(schema[name]).__name__} values in {dataset.name!r} but "
+                              f"the input gives {type(field).__name__} values. Fix: rename the input's column/field.")
+    new = {name: field for name, field in wanted.items() if name not in schema}
+    if new:
+        dataset.add_dynamic_sample_fields(new)
+
+
+def check_target(name: str, mode: Mode) -> bool:
+    """Whether dataset ``name`` exists; raises when it exists and ``mode`` is "error", or the name is unusable."""
+    if mode not in ("error", "overwrite", "append"):
+        raise IngestError(f"Unknown mode {mode!r}. Fix: use 'error', 'overwrite' or 'append'.")
+    if not isinstance(name, str) or not name.strip() or TEMP_MARKER in name:
+        raise IngestError(f"Invalid dataset name {name!r}. Fix: give a plain name such as 'pets'.")
     exists = fo.dataset_exists(name)
     if exists and mode == "error":
         raise IngestError(f"A dataset named {name!r} exists already. Fix: choose another name, or pass "
                           "mode='overwrite' (replace it) or mode='append' (add to it); CLI: --overwrite / --append.")
-    good, bad = check_records(records, kind, check_images)
-    bad = list(skipped or []) + bad
-    if not good:
-        reasons = "; ".join(f"{s.item}: {s.reason}" for s in bad[:3]) or "the input holds no samples"
-        raise IngestError(f"Nothing to import into {name!r}: {reasons}. Nothing was written.")
-    if exists and mode == "append":
-        dataset = store.open_dataset(name)
-        existing_kind = store.label_kind(dataset, "ground_truth")
-        if existing_kind != kind:
-            raise IngestError(f"Cannot append {kind} labels to {name!r}, which holds {existing_kind} labels. "
-                              "Fix: import into a new dataset name.")
-    else:
-        temp = f"{name}.__incoming_{ObjectId()}"
-        dataset = fo.Dataset(temp, persistent=True)
-    try:
-        extra = {}
-        for record, _ in good:
-            for key, value in record.fields.items():
-                extra.setdefault(key, value)
-        if dataset.media_type is None:
-            dataset.media_type = "image"
-        _declare_fields(dataset, kind, extra)
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
-        dataset_id = dataset._doc.id
-        collection = dataset._sample_collection
-        for start in range(0, len(good), BATCH):
-            collection.insert_many([_sample_doc(dataset_id, r, size, kind, now)
-                                    for r, size in good[start:start + BATCH]], ordered=False)
-        if classes:
-            dataset.classes = {**dataset.classes, "ground_truth": list(classes)}
-        dataset.info = {**dataset.info, "sda2_label_kind": kind}
-        dataset.save()
-    except Exception:
-        if dataset.name != name:
-            dataset.delete()
-        raise
-    if dataset.name != name:
-        if exists:
-            store.delete_dataset(name)
+    if not exists:
+        try:
+            fod._validate_dataset_name(name)
+        except ValueError as exc:
+            raise IngestError(f"{exc}. Fix: choose another name.") from None
+    return exists
+
+
+def new_temp_dataset(name: str) -> fo.Dataset:
+    """An empty persistent image dataset under a temporary name, to become ``name`` by ``commit``."""
+    dataset = fo.Dataset(f"{name}{TEMP_MARKER}{ObjectId()}", persistent=True)
+    dataset.media_type = "image"
+    return dataset
+
+
+def commit(dataset: fo.Dataset, name: str, replace: bool) -> None:
+    """Rename the complete ``dataset`` to ``name``, replacing (only now) one so called when ``replace``."""
+    if not fo.dataset_exists(name):
         dataset.name = name
-    dataset.reload()
-    return IngestReport(name, kind, len(good), bad, mode if exists else "new")
+        return
+    if not replace:
+        raise IngestError(f"A dataset named {name!r} was made by someone else during this import; nothing was "
+                          "changed. Fix: choose another name, or import again with mode='overwrite'.")
+    old = fo.load_dataset(name)
+    old.name = f"{name}.__replaced_{ObjectId()}"
+    try:
+        dataset.name = name
+    except Exception:
+        old.name = name
+        raise
+    old.delete()
+    arrays.delete(name)  # arrays were aligned to the old samples' ids
+
+
+def check_appendable(dataset: fo.Dataset, kind: str) -> None:
+    """Raise unless ``dataset`` has a ``ground_truth`` field of the same ``kind`` of label."""
+    try:
+        existing = store.label_kind(dataset, "ground_truth")
+    except KeyError:
+        existing = "no ground_truth"
+    if existing != kind:
+        raise IngestError(f"Cannot append {kind} labels to {dataset.name!r}, which holds {existing} labels. "
+                          "Fix: import into a new dataset name.")
+
+
+def _insert(dataset: fo.Dataset, good, kind: str, classes: list[str] | None) -> None:
+    """Insert the samples in batches (the next batch is built while MongoDB stores the last); all or none."""
+    _declare_fields(dataset, kind, _extra_fields(good))
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    collection = dataset._sample_collection
+    inserted: list[ObjectId] = []
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            pending = []
+            for start in tqdm(range(0, len(good), BATCH), desc=f"writing {dataset.name}", unit="batch",
+                              disable=len(good) <= 20 * BATCH):
+                docs = _sample_docs(dataset._doc.id, good[start:start + BATCH], kind, now)
+                inserted += [d["_id"] for d in docs]
+                pending.append(pool.submit(collection.insert_many, docs, ordered=False))
+                if len(pending) > 2:
+                    pending.pop(0).result()
+            for future in pending:
+                future.result()
+    except BaseException:
+        for start in range(0, len(inserted), 100_000):
+            collection.delete_many({"_id": {"$in": inserted[start:start + 100_000]}})
+        raise
+    if kind == "detection" and any(b.attributes for r, _ in good for b in r.label):
+        dataset.add_dynamic_sample_fields(fields="ground_truth")
+    if classes:
+        old = dataset.classes.get("ground_truth") or []
+        dataset.classes = {**dataset.classes, "ground_truth": old + [c for c in classes if c not in set(old)]}
+    dataset.info = {**dataset.info, "sda2_label_kind": kind}
+    dataset.save()
+
+
+def write_dataset(name: str, records: Iterable[Record], kind: str, mode: Mode = "error",
+                  classes: list[str] | None = None, skipped: list[Skipped] | None = None,
+                  check_images: bool = True, notes: list[str] | None = None) -> IngestReport:
+    """Check and write ``records`` as dataset ``name``; labels outside ``classes`` (when given) are skipped."""
+    exists = check_target(name, mode)
+    records = list(records)
+    temp = None
+    try:
+        with paused_gc(), ThreadPoolExecutor(1) as pool:  # read image headers while the dataset is being made
+            checking = pool.submit(check_records, records, kind, check_images, classes)
+            if exists and mode == "append":
+                dataset = store.open_dataset(name)
+                check_appendable(dataset, kind)
+            else:
+                dataset = temp = new_temp_dataset(name)
+            good, bad = checking.result()
+        bad = list(skipped or []) + bad
+        if not good:
+            reasons = "; ".join(f"{s.item}: {s.reason}" for s in bad[:3]) or "the input holds no samples"
+            raise IngestError(f"Nothing to import into {name!r}: {reasons}. Nothing was written.")
+        with paused_gc():
+            _insert(dataset, good, kind, classes)
+        if temp is not None:
+            commit(temp, name, replace=mode == "overwrite")
+    except BaseException:
+        if temp is not None and temp.name != name:
+            temp.delete()
+        raise
+    return IngestReport(name, kind, len(good), bad, mode if exists else "new", list(notes or []))
