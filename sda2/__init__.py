@@ -30,6 +30,12 @@ _API = {
     "import_coco": "sda2.ingest",
     "import_mnist": "sda2.ingest",
     "import_fiftyone": "sda2.ingest",
+    # see the data
+    "dataset_overview": "sda2.overview",
+    "class_distribution": "sda2.overview",
+    "tag_cooccurrence": "sda2.overview",
+    "query_samples": "sda2.samples",
+    "numeric_fields": "sda2.samples",
     # curation: the one write path for human decisions
     "set_label": "sda2.curation.edits",
     "set_labels": "sda2.curation.edits",
