@@ -36,6 +36,15 @@ _API = {
     "tag_cooccurrence": "sda2.overview",
     "query_samples": "sda2.samples",
     "numeric_fields": "sda2.samples",
+    # model in the loop
+    "compute_predictions": "sda2.compute.predictions",
+    "import_predictions": "sda2.compute.predictions",
+    "evaluate": "sda2.evaluation",
+    "failure_by": "sda2.evaluation",
+    "failure_fields": "sda2.evaluation",
+    "save_thresholds": "sda2.evaluation",
+    "load_thresholds": "sda2.evaluation",
+    "has_predictions": "sda2.evaluation",
     # curation: the one write path for human decisions
     "set_label": "sda2.curation.edits",
     "set_labels": "sda2.curation.edits",

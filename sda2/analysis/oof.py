@@ -37,7 +37,7 @@ def _check_inputs(X: np.ndarray, n: int) -> np.ndarray:
     return X
 
 
-def _folds(y_counts: np.ndarray, folds: int, n_labeled: int) -> int:
+def _n_splits(folds: int, n_labeled: int) -> int:
     if folds < 2:
         raise ValueError(f"folds must be at least 2 (got {folds}).")
     return max(2, min(folds, n_labeled))
@@ -64,12 +64,12 @@ def out_of_fold_proba(X, y, classes: list[str] | None = None, folds: int = 5, cl
                          "Fix: label more samples.")
     index = {c: i for i, c in enumerate(classes)}
     codes = np.array([index[v] for v in y[labeled]])
-    counts = np.bincount(codes)
-    n_splits = _folds(counts, folds, int(labeled.sum()))
+    n_splits = _n_splits(folds, int(labeled.sum()))
     model = clone(classifier) if classifier is not None else default_classifier()
     cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+        warnings.filterwarnings("ignore", message="Number of classes in training fold", category=RuntimeWarning)
         oof = cross_val_predict(model, X[labeled], codes, cv=cv, method="predict_proba")
     proba = np.zeros((len(y), len(classes)), dtype=np.float64)
     seen = np.unique(codes)  # cross_val_predict orders columns by the sorted codes present
@@ -89,5 +89,5 @@ def out_of_fold_multilabel_proba(X, Y, folds: int = 5, classifier=None, seed: in
         raise ValueError(f"Tag columns {constant} are on every sample or on none: nothing to learn. "
                          "Fix: drop those tags or label more samples.")
     model = OneVsRestClassifier(clone(classifier) if classifier is not None else default_classifier())
-    cv = KFold(n_splits=_folds(None, folds, len(Y)), shuffle=True, random_state=seed)
+    cv = KFold(n_splits=_n_splits(folds, len(Y)), shuffle=True, random_state=seed)
     return cross_val_predict(model, X, Y, cv=cv, method="predict_proba")

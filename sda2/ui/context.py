@@ -46,6 +46,12 @@ def _empty_state() -> None:
         st.rerun()
 
 
+def _forget_field_choices() -> None:
+    """A new dataset has other fields: let the field pickers start from their defaults again."""
+    for key in ("label_field", "prediction_field", "split"):
+        st.session_state.pop(key, None)
+
+
 def sidebar() -> Context | None:
     """Draw the sidebar pickers; None (after drawing a helpful empty state) when there is nothing to show."""
     names = store.list_datasets()
@@ -54,7 +60,7 @@ def sidebar() -> Context | None:
         return None
     default = names.index(DEFAULT_NAME) if DEFAULT_NAME in names else 0
     with st.sidebar:
-        name = st.selectbox("Dataset", names, index=default, key="dataset")
+        name = st.selectbox("Dataset", names, index=default, key="dataset", on_change=_forget_field_choices)
         ds = store.open_dataset(name)
         fields = store.label_fields(ds)
         if not fields:

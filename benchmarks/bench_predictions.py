@@ -1,0 +1,120 @@
+"""Benchmark: out-of-fold prediction time and accuracy on the MNIST test set (10,000 real digits).
+
+sda2's default (``sda2.analysis.oof.out_of_fold_proba``: StandardScaler + L2 logistic regression,
+C=0.05, 5 stratified folds) against the reference measured in the same run on the same folds:
+scikit-learn's ``cross_val_predict`` with a default ``LogisticRegression()`` on the same features.
+
+Features: raw pixels (784-d, scaled to 0..1), read with numpy + gzip from ``../shared/data/mnist``; and,
+when ``sda2.compute.embeddings`` is present, EfficientNet-Lite0 embeddings of the same images (MNIST
+imported once into the ``sda2_bench`` database; embeddings cached there by the embeddings module).
+
+    .venv/bin/python benchmarks/bench_predictions.py
+    .venv/bin/python benchmarks/bench_predictions.py --skip-effnet
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import platform
+import time
+import warnings
+from pathlib import Path
+
+os.environ["FIFTYONE_DATABASE_NAME"] = "sda2_bench"
+
+import numpy as np  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.model_selection import StratifiedKFold, cross_val_predict  # noqa: E402
+
+import sda2  # noqa: E402,F401  (environment first)
+from sda2.analysis.oof import DEFAULT_C, out_of_fold_proba  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+MNIST = ROOT.parent / "shared" / "data" / "mnist"
+RESULTS = ROOT / "benchmarks" / "results" / "predictions.json"
+FOLDS, SEED = 5, 0
+
+
+def read_mnist(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(images n×784 float32 in 0..1, labels as strings) of the MNIST test set."""
+    with gzip.open(folder / "t10k-images-idx3-ubyte.gz") as f:
+        images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784)
+    with gzip.open(folder / "t10k-labels-idx1-ubyte.gz") as f:
+        labels = np.frombuffer(f.read(), np.uint8, offset=8)
+    return images.astype(np.float32) / 255, labels.astype(str)
+
+
+def timed(fn):
+    """(result, seconds) of ``fn()``."""
+    start = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - start
+
+
+def compare(X: np.ndarray, y: np.ndarray, features: str) -> dict:
+    """Time and out-of-fold accuracy of sda2's default and of the sklearn reference on ``X``."""
+    (proba, classes), ours_s = timed(lambda: out_of_fold_proba(X, y, folds=FOLDS, seed=SEED))
+    ours_acc = float((np.asarray(classes)[proba.argmax(1)] == y).mean())
+    cv = StratifiedKFold(FOLDS, shuffle=True, random_state=SEED)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        ref, ref_s = timed(lambda: cross_val_predict(LogisticRegression(), X, y, cv=cv, method="predict_proba"))
+    ref_acc = float((np.unique(y)[ref.argmax(1)] == y).mean())
+    not_converged = sum(issubclass(w.category, ConvergenceWarning) for w in caught)
+    row = {"features": features, "samples": len(y), "dims": int(X.shape[1]), "folds": FOLDS,
+           "sda2_seconds": round(ours_s, 2), "sda2_oof_accuracy": round(ours_acc, 4),
+           "reference_seconds": round(ref_s, 2), "reference_oof_accuracy": round(ref_acc, 4),
+           "reference_folds_not_converged": not_converged,
+           "speedup_vs_reference": round(ref_s / ours_s, 2)}
+    print(f"{features:>14}: sda2 {ours_s:6.1f} s, OOF accuracy {ours_acc:.2%} | reference (default "
+          f"LogisticRegression) {ref_s:6.1f} s, {ref_acc:.2%}, {not_converged}/{FOLDS} folds not converged | "
+          f"sda2 is {ref_s / ours_s:.2f}× the reference's speed")
+    return row
+
+
+def effnet_features() -> tuple[np.ndarray, np.ndarray] | None:
+    """EfficientNet-Lite0 embeddings and labels of MNIST test, or None when the embeddings module is absent."""
+    try:
+        from sda2.compute.embeddings import compute_embeddings, load_embeddings
+    except ImportError:
+        print("sda2.compute.embeddings not present: skipping EfficientNet-Lite0 features")
+        return None
+    from sda2 import store
+    from sda2.ingest.mnist import import_mnist
+
+    name = "bench_mnist_10k"
+    if name not in store.list_datasets():
+        import_mnist(MNIST / "t10k-images-idx3-ubyte.gz", MNIST / "t10k-labels-idx1-ubyte.gz", name)
+    dataset = store.open_dataset(name)
+    compute_embeddings(dataset, model="effnet_lite0")
+    ids, X = load_embeddings(dataset)
+    labels = dict(zip(dataset.values("id"), dataset.values("ground_truth.label")))
+    return np.asarray(X, dtype=np.float32), np.array([labels[i] for i in ids])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-effnet", action="store_true", help="pixel features only")
+    args = parser.parse_args()
+    if not (MNIST / "t10k-images-idx3-ubyte.gz").exists():
+        raise SystemExit(f"MNIST not found at {MNIST}; put the idx .gz files there to run this benchmark.")
+    X, y = read_mnist(MNIST)
+    rows = [compare(X, y, "pixels")]
+    effnet = None if args.skip_effnet else effnet_features()
+    if effnet is not None:
+        rows.append(compare(*effnet, "effnet_lite0"))
+    result = {"benchmark": "out-of-fold predictions, MNIST test 10k", "classifier": f"StandardScaler + "
+              f"LogisticRegression(C={DEFAULT_C}, tol=1e-3)", "reference": "sklearn cross_val_predict with "
+              "LogisticRegression() defaults, same folds", "machine": f"{platform.processor() or platform.machine()}"
+              f", {os.cpu_count()} cores", "results": rows}
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2))
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

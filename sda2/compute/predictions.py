@@ -1,0 +1,249 @@
+"""Predictions on a dataset: out-of-fold probabilities from its embeddings, or a user's own imported.
+
+Either way the result is written the same way: the ``predictions`` field (``fo.Classification`` with
+label, confidence and log-probabilities as logits; ``fo.Classifications`` for multi-label datasets) in
+one bulk ``set_values``, and the full probability matrix with its class order in ``sda2.arrays`` under
+``probabilities``. Everything is checked before anything is written, so bad input changes nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit, softmax
+
+import fiftyone as fo
+from sda2 import arrays, store
+from sda2.analysis.oof import out_of_fold_multilabel_proba, out_of_fold_proba
+from sda2.compute.embeddings import compute_embeddings, embedding_keys
+
+MULTILABEL_CUTOFF = 0.5
+ID_COLUMNS = ("id", "sample_id", "filepath")
+
+
+@dataclass
+class PredictionReport:
+    """What was predicted or imported: how many samples, which classes, the accuracy on labeled ones."""
+
+    dataset: str
+    field: str
+    source: str
+    samples: int
+    classes: list[str]
+    accuracy: float | None
+    seconds: float
+
+    def summary(self) -> str:
+        """The result in one plain sentence."""
+        acc = f", accuracy {self.accuracy:.1%} on labeled samples" if self.accuracy is not None else ""
+        return (f"{self.dataset}: wrote {self.field!r} for {self.samples:,} samples from {self.source} "
+                f"({len(self.classes)} classes{acc}) in {self.seconds:.1f} s.")
+
+
+def as_dataset(dataset_or_name):
+    """The dataset itself, or the stored dataset of that name (reloaded)."""
+    return store.open_dataset(dataset_or_name) if isinstance(dataset_or_name, str) else dataset_or_name
+
+
+def probabilities_key(pred_field: str) -> str:
+    """The ``sda2.arrays`` key of the probability matrix behind prediction field ``pred_field``."""
+    return "probabilities" if pred_field == "predictions" else f"probabilities_{pred_field}"
+
+
+def _embedding_key(dataset, key: str | None, compute_missing: bool) -> str:
+    if key is not None:
+        return key
+    keys = embedding_keys(dataset.name)
+    if keys:
+        return keys[0]
+    if not compute_missing:
+        raise KeyError(f"Dataset {dataset.name!r} has no embeddings yet. Fix: run "
+                       "sda2.compute_embeddings(dataset, model='pixels') (or 'effnet_lite0') first, or pass "
+                       "compute_missing=True.")
+    return compute_embeddings(dataset, model="pixels").key
+
+
+def _ground_truth(dataset, gt_field: str, kind: str) -> list:
+    if kind == "classification":
+        return dataset.values(f"{gt_field}.label")
+    return [list(t or []) for t in dataset.values(f"{gt_field}.classifications.label")]
+
+
+def _labels_doc(proba: np.ndarray, classes: list[str], kind: str) -> list:
+    if kind == "classification":
+        best = proba.argmax(axis=1)
+        logs = np.log(np.clip(proba, 1e-12, None))
+        return [fo.Classification(label=classes[b], confidence=float(p[b]), logits=lg)
+                for b, p, lg in zip(best, proba, logs)]
+    return [fo.Classifications(classifications=[
+        fo.Classification(label=classes[j], confidence=float(p[j])) for j in np.flatnonzero(p >= MULTILABEL_CUTOFF)])
+        for p in proba]
+
+
+def _write(dataset, pred_field: str, ids: list[str], proba: np.ndarray, classes: list[str], kind: str,
+           **info) -> None:
+    """Write the prediction field for ``ids`` (others cleared) and the probability matrix, in bulk."""
+    docs = dict(zip(ids, _labels_doc(proba, classes, kind)))
+    all_ids = dataset.values("id")
+    dataset.set_values(pred_field, [docs.get(i) for i in all_ids])
+    arrays.save(dataset.name, probabilities_key(pred_field), ids, proba.astype(np.float32),
+                classes=list(classes), field=pred_field, kind=kind, **info)
+
+
+def _accuracy(truth: list, proba: np.ndarray, classes: list[str], kind: str) -> float | None:
+    if kind == "classification":
+        labeled = np.array([t is not None for t in truth])
+        if not labeled.any():
+            return None
+        predicted = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
+        return float((predicted[labeled] == np.asarray(truth, dtype=object)[labeled]).mean())
+    predicted = [{classes[j] for j in np.flatnonzero(p >= MULTILABEL_CUTOFF)} for p in proba]
+    return float(np.mean([set(t) == p for t, p in zip(truth, predicted)]))
+
+
+def _kind(dataset, gt_field: str) -> str:
+    kind = store.label_kind(dataset, gt_field)
+    if kind == "detection":
+        raise ValueError(f"{gt_field!r} of {dataset.name!r} holds detections; predictions here are for "
+                         "classification and multi-label datasets. Fix: bring detections with your detector.")
+    return kind
+
+
+def compute_predictions(dataset_or_name, embeddings_key: str | None = None, folds: int = 5,
+                        gt_field: str = "ground_truth", pred_field: str = "predictions", classifier=None,
+                        compute_missing: bool = True, seed: int = 0) -> PredictionReport:
+    """Out-of-fold predictions from stored embeddings (the best by default; pixels computed first if none exist)."""
+    start = time.perf_counter()
+    dataset = as_dataset(dataset_or_name)
+    kind = _kind(dataset, gt_field)
+    key = _embedding_key(dataset, embeddings_key, compute_missing)
+    ids = dataset.values("id")
+    _, X = arrays.load(dataset.name, key, ids=ids)
+    missing = int(np.isnan(X).any(axis=1).sum())
+    if missing:
+        raise ValueError(f"{missing:,} of {len(ids):,} samples of {dataset.name!r} have no {key!r} embeddings. "
+                         "Fix: compute embeddings again (it resumes and fills only the missing samples).")
+    classes = store.classes(dataset, gt_field)
+    truth = _ground_truth(dataset, gt_field, kind)
+    if kind == "classification":
+        proba, classes = out_of_fold_proba(X, truth, classes, folds=folds, classifier=classifier, seed=seed)
+    else:
+        Y = np.array([[c in set(t) for c in classes] for t in truth], dtype=int)
+        proba = out_of_fold_multilabel_proba(X, Y, folds=folds, classifier=classifier, seed=seed)
+    _write(dataset, pred_field, ids, proba, classes, kind, source="out-of-fold", embeddings=key, folds=folds)
+    return PredictionReport(dataset.name, pred_field, f"{folds}-fold out-of-fold on {key!r}", len(ids), classes,
+                            _accuracy(truth, proba, classes, kind), time.perf_counter() - start)
+
+
+def _read_source(source, ids) -> tuple[list[str] | None, str | None, pd.DataFrame | np.ndarray]:
+    """(ids or None, id column name or None, values) from a path, DataFrame or array."""
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.exists():
+            raise FileNotFoundError(f"Prediction file {str(path)!r} not found. Fix: check the path.")
+        suffix = path.suffix.lower()
+        if suffix == ".npy":
+            source = np.load(path, allow_pickle=False)
+        elif suffix == ".csv":
+            source = pd.read_csv(path, dtype={c: str for c in ID_COLUMNS})
+        elif suffix in (".parquet", ".pq"):
+            source = pd.read_parquet(path)
+        else:
+            raise ValueError(f"Cannot read {path.name!r}: use a .csv, .parquet or .npy file.")
+    if isinstance(source, pd.DataFrame):
+        id_col = next((c for c in ID_COLUMNS if c in source.columns), None)
+        if id_col is None:
+            raise ValueError(f"The predictions table has no id column (columns: {list(source.columns)[:12]}). "
+                             "Fix: add a 'filepath' or 'id' (sample id) column.")
+        return source[id_col].astype(str).tolist(), id_col, source.drop(columns=[id_col])
+    if ids is None:
+        raise ValueError("A bare array of predictions carries no sample ids. Fix: pass ids= (sample ids or "
+                         "filepaths, one per row), or use a CSV/Parquet file with an 'id' or 'filepath' column.")
+    return [str(i) for i in ids], None, np.asarray(source)
+
+
+def _align(dataset, keys: list[str], id_col: str | None) -> list[str]:
+    """Sample ids for ``keys`` (sample ids or filepaths); errors name duplicates and unknown keys."""
+    sample_ids, filepaths = dataset.values("id"), dataset.values("filepath")
+    dupes = pd.Index(keys)[pd.Index(keys).duplicated()].unique().tolist()
+    if dupes:
+        raise ValueError(f"{len(dupes)} ids appear more than once in the predictions, e.g. {dupes[:3]}. "
+                         "Fix: keep one row per sample.")
+    by_path = dict(zip(filepaths, sample_ids))
+    by_path.update({str(Path(p).resolve()): i for p, i in by_path.items()})
+    known = set(sample_ids)
+    use_paths = id_col == "filepath" or (id_col is None and not all(k in known for k in keys))
+    if use_paths:
+        resolved = [by_path.get(k) or by_path.get(str(Path(k).resolve())) for k in keys]
+    else:
+        resolved = [k if k in known else None for k in keys]
+    unknown = [k for k, r in zip(keys, resolved) if r is None]
+    if unknown:
+        what = "filepaths" if use_paths else "sample ids"
+        raise ValueError(f"{len(unknown):,} of {len(keys):,} rows have {what} that are not in {dataset.name!r}, "
+                         f"e.g. {unknown[:3]}. Fix: align the predictions with this dataset's "
+                         f"{'sample ids' if not use_paths else 'filepaths'} (dataset.values('filepath') / "
+                         "dataset.values('id')).")
+    return resolved
+
+
+def _probabilities(values, classes: list[str], kind: str, logits: bool) -> np.ndarray:
+    """Checked n×k probabilities in ``classes`` order; errors on class count, NaN and bad rows."""
+    if isinstance(values, pd.DataFrame):
+        columns = [str(c) for c in values.columns]
+        missing, extra = [c for c in classes if c not in columns], [c for c in columns if c not in classes]
+        if missing or extra:
+            raise ValueError(f"The predictions have {len(columns)} class columns but the dataset has "
+                             f"{len(classes)} classes (missing: {missing[:10]}, not a class: {extra[:10]}). "
+                             f"Fix: one column per class named {classes[:10]}.")
+        values = values.set_axis(columns, axis=1)[classes].to_numpy()
+    P = np.asarray(values, dtype=np.float64)
+    if P.ndim != 2 or P.shape[1] != len(classes):
+        raise ValueError(f"The predictions have shape {P.shape} but the dataset has {len(classes)} classes "
+                         f"({classes[:10]}). Fix: one column per class, in that order.")
+    bad = ~np.isfinite(P).all(axis=1)
+    if bad.any():
+        raise ValueError(f"{int(bad.sum()):,} rows contain NaN or infinite values (first at row "
+                         f"{int(np.flatnonzero(bad)[0])}). Fix: recompute or drop those rows.")
+    if logits:
+        return softmax(P, axis=1) if kind == "classification" else expit(P)
+    if (P < 0).any() or (P > 1).any():
+        raise ValueError("Some values are outside [0, 1], so they are not probabilities. Fix: pass logits=True "
+                         "if they are raw scores (logits).")
+    if kind == "classification":
+        sums = P.sum(axis=1)
+        off = np.flatnonzero(np.abs(sums - 1) > 1e-3)
+        if len(off):
+            raise ValueError(f"{len(off):,} rows do not sum to 1 (row {int(off[0])} sums to {sums[off[0]]:.4f}). "
+                             "Fix: pass logits=True for raw scores, or normalise each row.")
+    return P
+
+
+def import_predictions(dataset_or_name, source, ids=None, logits: bool = False, classes: list[str] | None = None,
+                       gt_field: str = "ground_truth", pred_field: str = "predictions") -> PredictionReport:
+    """Import a user's predictions (CSV/Parquet/npy path, DataFrame or array) aligned by filepath or sample id.
+
+    A table has an 'id' or 'filepath' column and one column per class; an array needs ``ids`` (one sample
+    id or filepath per row) and columns in the dataset's class order. Values are probabilities (rows
+    summing to 1; per-tag in [0, 1] for multi-label) or, with ``logits=True``, raw scores. Samples absent
+    from the source are left without predictions.
+    """
+    start = time.perf_counter()
+    dataset = as_dataset(dataset_or_name)
+    kind = _kind(dataset, gt_field)
+    classes = list(classes) if classes is not None else store.classes(dataset, gt_field)
+    keys, id_col, values = _read_source(source, ids)
+    if len(keys) != len(values):
+        raise ValueError(f"{len(keys):,} ids but {len(values):,} prediction rows: they must be aligned one to one.")
+    sample_ids = _align(dataset, keys, id_col)
+    proba = _probabilities(values, classes, kind, logits)
+    name = Path(source).name if isinstance(source, (str, Path)) else type(source).__name__
+    _write(dataset, pred_field, sample_ids, proba, classes, kind, source=f"imported from {name}", logits=logits)
+    truth = dict(zip(dataset.values("id"), _ground_truth(dataset, gt_field, kind)))
+    return PredictionReport(dataset.name, pred_field, f"imported {name}", len(sample_ids), classes,
+                            _accuracy([truth[i] for i in sample_ids], proba, classes, kind),
+                            time.perf_counter() - start)
