@@ -16,7 +16,7 @@ from sda2 import database as _database
 
 _database.export_environment()
 
-# public name -> module that defines it
+# public name -> module that defines it (or "module:attribute" where the names differ)
 _API = {
     "list_datasets": "sda2.store",
     "open_dataset": "sda2.store",
@@ -35,7 +35,16 @@ _API = {
     "class_distribution": "sda2.overview",
     "tag_cooccurrence": "sda2.overview",
     "query_samples": "sda2.samples",
+    "filter_samples": "sda2.samples",
+    "sort_samples": "sda2.samples",
+    "page_rows": "sda2.samples",
     "numeric_fields": "sda2.samples",
+    "sample_fields": "sda2.samples",
+    "class_probabilities": "sda2.samples",
+    "sample_tags": "sda2.samples",
+    "field_range": "sda2.samples",
+    "fiftyone_app_url": "sda2.fiftyone_app:app_url",
+    "launch_fiftyone_app": "sda2.fiftyone_app:launch",
     # model in the loop
     "compute_predictions": "sda2.compute.predictions",
     "import_predictions": "sda2.compute.predictions",
@@ -70,7 +79,8 @@ __all__ = sorted(_API)
 def __getattr__(name: str):
     if name not in _API:
         raise AttributeError(f"module 'sda2' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_API[name]), name)
+    module, _, attribute = _API[name].partition(":")
+    value = getattr(importlib.import_module(module), attribute or name)
     globals()[name] = value
     return value
 
