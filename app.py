@@ -20,6 +20,9 @@ PAGES = {
         st.Page("pages/label_errors.py", title="Label errors", icon=":material/rule:"),
         st.Page("pages/duplicates.py", title="Duplicates", icon=":material/content_copy:"),
     ],
+    "Label": [
+        st.Page("pages/quality.py", title="Quality", icon=":material/groups:"),
+    ],
 }
 
 navigation = st.navigation(PAGES)

@@ -54,6 +54,12 @@ _API = {
     "save_thresholds": "sda2.evaluation",
     "load_thresholds": "sda2.evaluation",
     "has_predictions": "sda2.evaluation",
+    # labeling quality
+    "agreement_report": "sda2.quality",
+    "efficiency_report": "sda2.quality",
+    "annotation_records": "sda2.quality",
+    "AgreementReport": "sda2.quality",
+    "EfficiencyReport": "sda2.quality",
     # curation: the one write path for human decisions
     "set_label": "sda2.curation.edits",
     "set_labels": "sda2.curation.edits",
