@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest import open_page
+
 from sda2 import store
 from sda2.curation import views
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/duplicates.py"
 
 
@@ -34,12 +34,7 @@ def groups(digits, dataset_name):
 
 
 def _open(name: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    at.selectbox(key="dataset").set_value(name)
-    at.text_input(key="annotator").set_value("erin")
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(PAGE, name, annotator="erin")
 
 
 def test_groups_render_cross_split_first(groups):

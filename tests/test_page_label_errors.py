@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest import open_page
+
 from sda2 import arrays, store
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/label_errors.py"
 
 
@@ -38,12 +38,7 @@ def suspects(digits, dataset_name):
 
 
 def _open(name: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    at.selectbox(key="dataset").set_value(name)
-    at.text_input(key="annotator").set_value("carol")
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(PAGE, name, annotator="carol")
 
 
 def _metrics(at) -> dict:
