@@ -9,19 +9,22 @@ from sda2.ui.context import sidebar  # noqa: E402
 # One section per step of the loop: see the data, put a model in the loop, fix what is wrong.
 PAGES = {
     "See": [
-        st.Page("pages/overview.py", title="Overview", icon=":material/bar_chart:", default=True),
-        st.Page("pages/samples.py", title="Samples", icon=":material/grid_view:"),
+        st.Page("app_pages/overview.py", title="Overview", icon=":material/bar_chart:", default=True),
+        st.Page("app_pages/samples.py", title="Samples", icon=":material/grid_view:"),
     ],
     "Model": [
-        st.Page("pages/embedding_map.py", title="Embedding map", icon=":material/scatter_plot:"),
-        st.Page("pages/evaluation.py", title="Evaluation", icon=":material/fact_check:"),
+        st.Page("app_pages/embedding_map.py", title="Embedding map", icon=":material/scatter_plot:"),
+        st.Page("app_pages/evaluation.py", title="Evaluation", icon=":material/fact_check:"),
     ],
     "Fix": [
-        st.Page("pages/label_errors.py", title="Label errors", icon=":material/rule:"),
-        st.Page("pages/duplicates.py", title="Duplicates", icon=":material/content_copy:"),
+        st.Page("app_pages/label_errors.py", title="Label errors", icon=":material/rule:"),
+        st.Page("app_pages/duplicates.py", title="Duplicates", icon=":material/content_copy:"),
     ],
     "Label": [
-        st.Page("pages/quality.py", title="Quality", icon=":material/groups:"),
+        st.Page("app_pages/selection.py", title="Selection", icon=":material/checklist:"),
+        st.Page("app_pages/labeling.py", title="Labeling", icon=":material/label:"),
+        st.Page("app_pages/autolabel.py", title="Auto-labeling", icon=":material/auto_fix_high:"),
+        st.Page("app_pages/quality.py", title="Quality", icon=":material/groups:"),
     ],
 }
 

@@ -11,7 +11,7 @@ from tests.apptest import open_page
 from sda2 import store
 from sda2.curation import views
 
-PAGE = "pages/duplicates.py"
+PAGE = "app_pages/duplicates.py"
 
 
 @pytest.fixture

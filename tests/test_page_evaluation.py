@@ -26,7 +26,7 @@ def open_page(name: str) -> AppTest:
     at.session_state["dataset"] = name  # the sidebar's dataset picker
     at.run()
     assert at.selectbox(key="dataset").value == name
-    at.switch_page("pages/evaluation.py").run()
+    at.switch_page("app_pages/evaluation.py").run()
     assert not at.exception, at.exception
     return at
 
@@ -71,7 +71,7 @@ def test_empty_state_computes_embeddings_and_predictions(digits, dataset_name):
     assert not at.exception, at.exception
     assert evaluation.has_predictions(bare.name)
     assert "embeddings_pixels" in arrays.list_keys(bare.name)
-    at.switch_page("pages/evaluation.py").run()
+    at.switch_page("app_pages/evaluation.py").run()
     assert "Accuracy" in {m.label for m in at.metric}
 
 

@@ -13,7 +13,7 @@ from tests.apptest import open_page
 
 from sda2 import arrays, store
 
-PAGE = "pages/label_errors.py"
+PAGE = "app_pages/label_errors.py"
 
 
 @pytest.fixture

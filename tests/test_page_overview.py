@@ -20,7 +20,7 @@ def _overview(**sidebar) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     for key, value in sidebar.items():
         at.session_state[key] = value
-    at.run().switch_page("pages/overview.py").run()
+    at.run().switch_page("app_pages/overview.py").run()
     assert not at.exception, at.exception
     return at
 

@@ -12,22 +12,13 @@ from sda2.curation import annotations
 from tests.test_page_overview import _array
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE = "pages/quality.py"
+PAGE = "app_pages/quality.py"
 
 
 @pytest.fixture(scope="module")
-def app_path(tmp_path_factory) -> str:
-    """app.py, or (until the Quality page is in its PAGES) a copy beside the real pages/ that lists it."""
-    source = (ROOT / "app.py").read_text()
-    if PAGE in source:
-        return str(ROOT / "app.py")
-    folder = tmp_path_factory.mktemp("app")
-    (folder / "pages").symlink_to(ROOT / "pages")
-    anchor = "navigation = st.navigation(PAGES)"
-    assert anchor in source, "app.py changed: update this fixture"
-    patched = source.replace(anchor, f'PAGES["Quality"] = [st.Page("{PAGE}", title="Quality")]\n{anchor}')
-    (folder / "app.py").write_text(patched)
-    return str(folder / "app.py")
+def app_path() -> str:
+    """The real app.py (every page is in its PAGES)."""
+    return str(ROOT / "app.py")
 
 
 def _open(app_path: str, name: str) -> AppTest:

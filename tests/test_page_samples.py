@@ -26,7 +26,7 @@ def _page(dataset: str | None = None) -> AppTest:
     if dataset:  # picked before the first run (AppTest drops the sidebar from its tree on later runs)
         at.session_state["dataset"] = dataset
     at.run()
-    at.switch_page("pages/samples.py").run()
+    at.switch_page("app_pages/samples.py").run()
     assert not at.exception, at.exception
     return at
 

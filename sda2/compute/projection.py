@@ -1,0 +1,197 @@
+"""2-D maps of a dataset's embeddings (UMAP, or PCA for a quick linear look), cached beside them.
+
+A map is stored with :mod:`sda2.arrays` under ``map_<embeddings key>``: the sample ids it covers, float32
+(x, y) rows, the method and parameters, and a fingerprint of the embeddings it was made from.
+:func:`compute_map` returns the stored map while it still matches; it recomputes only when asked
+(``force=True``), when the embeddings changed (other ids, shape or values) or when other parameters are
+asked for. Pages call it and never recompute by themselves.
+
+Speed: embeddings wider than ``pca_dims`` are first reduced with PCA (nearest-neighbour search in 50-d
+instead of 1280-d is several times faster and keeps the neighbourhoods), and above ``fit_limit`` points
+UMAP learns the layout on a random subsample of that size and every other point is placed at the
+distance-weighted mean position of its 10 nearest fitted points (in the PCA space), in chunks with a
+progress bar; umap-learn's own ``transform`` was slower here than fitting all 100k points.
+``benchmarks/bench_umap.py`` measures both against umap-learn's defaults.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from sda2 import arrays
+from sda2.compute.embeddings import compute_embeddings, embedding_keys
+from sda2.compute.predictions import as_dataset
+
+METHODS = ("umap", "pca")
+PLACE_CHUNK = 10_000
+
+
+def map_key(embeddings_key: str) -> str:
+    """The :mod:`sda2.arrays` key of the map made from embeddings ``embeddings_key``."""
+    return f"map_{embeddings_key}"
+
+
+def _fingerprint(dataset_name: str, key: str) -> str:
+    """A digest of stored embeddings: their ids, shape, creation time and a strided sample of rows."""
+    ids, values = arrays.load(dataset_name, key)
+    digest = hashlib.sha1()
+    digest.update(np.ascontiguousarray(ids).tobytes())
+    digest.update(repr((values.shape, str(values.dtype), arrays.info(dataset_name, key).get("created_at"))).encode())
+    step = max(1, len(values) // 1024)
+    digest.update(np.ascontiguousarray(values[::step]).tobytes())
+    return digest.hexdigest()
+
+
+def _resolve_key(dataset, embeddings_key: str | None, compute_missing: bool) -> str:
+    """The embeddings key to map: the one given, else the preferred stored one, else new pixel embeddings."""
+    keys = embedding_keys(dataset.name)
+    if embeddings_key is not None:
+        if embeddings_key not in keys:
+            raise KeyError(f"Dataset {dataset.name!r} has no embeddings {embeddings_key!r} "
+                           f"(stored: {', '.join(keys) or 'none'}). Fix: pass one of those, or compute it with "
+                           "sda2.compute_embeddings.")
+        return embeddings_key
+    if keys:
+        return keys[0]
+    if not compute_missing:
+        raise KeyError(f"Dataset {dataset.name!r} has no embeddings yet. Fix: run "
+                       "sda2.compute_embeddings(dataset, model='pixels') first, or pass compute_missing=True.")
+    compute_embeddings(dataset, model="pixels", progress=False)
+    return embedding_keys(dataset.name)[0]
+
+
+_DEFAULTS = {"n_neighbors": 15, "min_dist": 0.1, "n_epochs": None, "pca_dims": 50, "fit_limit": 20_000, "seed": None}
+
+
+def _params(method: str, **params) -> dict:
+    """The full parameter record of a map (defaults filled in), as stored with it and compared on reuse."""
+    if method not in METHODS:
+        raise ValueError(f"Unknown map method {method!r}. Fix: use one of {', '.join(METHODS)}.")
+    unknown = set(params) - set(_DEFAULTS)
+    if unknown:
+        raise TypeError(f"Unknown map parameter(s) {', '.join(sorted(unknown))}. Fix: use {', '.join(_DEFAULTS)}.")
+    return {"method": "pca"} if method == "pca" else {"method": method, **_DEFAULTS, **params}
+
+
+def project(X: np.ndarray, method: str = "umap", n_neighbors: int = 15, min_dist: float = 0.1,
+            n_epochs: int | None = None, pca_dims: int | None = 50, fit_limit: int = 20_000,
+            seed: int | None = None, progress: bool = True) -> np.ndarray:
+    """2-D float32 coordinates of the rows of ``X`` (PCA, or UMAP with the speed-ups described above)."""
+    from sklearn.decomposition import PCA
+
+    X = np.asarray(X, dtype=np.float32).reshape(len(X), -1)
+    n = len(X)
+    if method == "pca" or n < 4:
+        components = min(2, n, X.shape[1])
+        xy = PCA(components, random_state=0).fit_transform(X) if n > 1 else np.zeros((n, 0))
+        return np.pad(xy, ((0, 0), (0, 2 - xy.shape[1]))).astype(np.float32)
+    if pca_dims and X.shape[1] > pca_dims and n > pca_dims:
+        X = PCA(pca_dims, random_state=0).fit_transform(X).astype(np.float32)
+    import umap  # imported here: umap-learn takes seconds to import and compiles with numba on first use
+
+    fit_n = min(n, fit_limit)
+    reducer = umap.UMAP(n_neighbors=min(n_neighbors, fit_n - 1), min_dist=min_dist, n_epochs=n_epochs,
+                        random_state=seed, n_jobs=1 if seed is not None else -1, verbose=progress)
+    if fit_n == n:
+        return reducer.fit_transform(X).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    fit_rows = np.sort(rng.choice(n, fit_n, replace=False))
+    rest = np.setdiff1d(np.arange(n), fit_rows)
+    xy = np.empty((n, 2), dtype=np.float32)
+    xy[fit_rows] = reducer.fit_transform(X[fit_rows])
+    xy[rest] = _place(X[fit_rows], xy[fit_rows], X[rest], progress)
+    return xy
+
+
+def _place(fitted: np.ndarray, fitted_xy: np.ndarray, rest: np.ndarray, progress: bool, k: int = 10) -> np.ndarray:
+    """Positions for ``rest``: the inverse-distance-weighted mean position of each one's k nearest fitted points."""
+    from sklearn.neighbors import NearestNeighbors
+
+    index = NearestNeighbors(n_neighbors=min(k, len(fitted))).fit(fitted)
+    out = np.empty((len(rest), 2), dtype=np.float32)
+    for start in tqdm(range(0, len(rest), PLACE_CHUNK), desc="placing points on the map", unit="chunk",
+                      disable=not progress):
+        distances, neighbours = index.kneighbors(rest[start:start + PLACE_CHUNK])
+        weights = 1 / (distances + 1e-6)
+        out[start:start + PLACE_CHUNK] = (fitted_xy[neighbours] * weights[..., None]).sum(1) / weights.sum(1, keepdims=True)
+    return out
+
+
+def _is_current(dataset_name: str, key: str, wanted: dict, fingerprint: str) -> bool:
+    """True when the stored map of ``key`` was made with ``wanted`` from the embeddings of ``fingerprint``."""
+    if not arrays.exists(dataset_name, map_key(key)):
+        return False
+    info = arrays.info(dataset_name, map_key(key))
+    return info.get("params") == wanted and info.get("embeddings_fingerprint") == fingerprint
+
+
+def map_status(dataset_or_name, embeddings_key: str | None = None, method: str | None = None, **params) -> str:
+    """"missing", "stale" or "current": the stored map of the embeddings against the embeddings now.
+
+    Stale means the embeddings changed since the map was made, or, when ``method`` or ``params`` are
+    given, that the map was made with other ones.
+    """
+    dataset = as_dataset(dataset_or_name)
+    key = _resolve_key(dataset, embeddings_key, compute_missing=False)
+    if not arrays.exists(dataset.name, map_key(key)):
+        return "missing"
+    info = arrays.info(dataset.name, map_key(key))
+    wanted = _params(method or info.get("method", "umap"), **params) if (method or params) else info.get("params")
+    return "current" if _is_current(dataset.name, key, wanted, _fingerprint(dataset.name, key)) else "stale"
+
+
+def compute_map(dataset_or_name, embeddings_key: str | None = None, method: str = "umap", *, force: bool = False,
+                compute_missing: bool = False, progress: bool = True, **params) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, xy) of the 2-D map of a dataset's embeddings: the stored one while current, else computed and stored.
+
+    ``params``: n_neighbors (15), min_dist (0.1), n_epochs (None: umap-learn's choice), pca_dims (50),
+    fit_limit (20,000: fit on a subsample above it, place the rest by nearest neighbours) and seed (None:
+    fastest, parallel).
+    Rows of embeddings that are not finite (a failed image) are left off the map; ``compute_missing``
+    computes pixel embeddings first when the dataset has none.
+    """
+    wanted = _params(method, **params)
+    options = {**_DEFAULTS, **params}
+    dataset = as_dataset(dataset_or_name)
+    key = _resolve_key(dataset, embeddings_key, compute_missing)
+    fingerprint = _fingerprint(dataset.name, key)
+    if not force and _is_current(dataset.name, key, wanted, fingerprint):
+        ids, xy = arrays.load(dataset.name, map_key(key))
+        return ids, np.asarray(xy)
+    ids, values = arrays.load(dataset.name, key)
+    values = np.asarray(values, dtype=np.float32).reshape(len(values), -1)
+    finite = np.isfinite(values).all(axis=1)
+    if finite.sum() < 2:
+        raise ValueError(f"Embeddings {key!r} of {dataset.name!r} have {int(finite.sum())} usable rows; a map needs "
+                         "at least 2. Fix: recompute the embeddings (sda2.compute_embeddings).")
+    started = time.perf_counter()
+    xy = project(values[finite], method, progress=progress, **options)
+    ids = ids[finite]
+    arrays.save(dataset.name, map_key(key), ids, xy, method=method, params=wanted, embeddings_key=key,
+                embeddings_fingerprint=fingerprint, left_off_nonfinite=int((~finite).sum()),
+                fit_samples=min(len(ids), options["fit_limit"]) if method == "umap" else len(ids),
+                seconds=round(time.perf_counter() - started, 2), run_id=uuid.uuid4().hex)
+    return ids, xy
+
+
+def load_map(dataset_or_name, embeddings_key: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, xy) of the stored map of ``embeddings_key`` (default: the preferred embeddings); never computes."""
+    dataset = as_dataset(dataset_or_name)
+    key = _resolve_key(dataset, embeddings_key, compute_missing=False)
+    if not arrays.exists(dataset.name, map_key(key)):
+        raise KeyError(f"Dataset {dataset.name!r} has no map of embeddings {key!r} yet. "
+                       f"Fix: run sda2.compute_map({dataset.name!r}, {key!r}).")
+    ids, xy = arrays.load(dataset.name, map_key(key))
+    return ids, np.asarray(xy)
+
+
+def map_info(dataset_or_name, embeddings_key: str | None = None) -> dict:
+    """The stored record of a map (method, parameters, run id, seconds), or {} when there is none."""
+    dataset = as_dataset(dataset_or_name)
+    key = _resolve_key(dataset, embeddings_key, compute_missing=False)
+    return arrays.info(dataset.name, map_key(key)) if arrays.exists(dataset.name, map_key(key)) else {}
