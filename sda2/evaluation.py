@@ -17,7 +17,6 @@ import pandas as pd
 from sda2 import store
 from sda2.analysis import evaluation as metrics
 from sda2.analysis import thresholds as thr
-from sda2.compute.predictions import as_dataset
 
 THRESHOLDS_KEY = "sda2_thresholds"
 TAGS = "tags"
@@ -32,7 +31,7 @@ class NoPredictions(KeyError):
 
 def has_predictions(dataset_or_name, pred_field: str = "predictions") -> bool:
     """True when the dataset has the prediction field and at least one sample carries a prediction."""
-    dataset = as_dataset(dataset_or_name)
+    dataset = store.as_dataset(dataset_or_name)
     return pred_field in dataset.get_field_schema() and dataset.exists(pred_field).count() > 0
 
 
@@ -51,7 +50,7 @@ def _label_values(view, label_field: str, kind: str) -> list:
 def prediction_frame(dataset_or_name, pred_field: str = "predictions", gt_field: str = "ground_truth",
                      split: str | None = None) -> tuple[pd.DataFrame, str]:
     """(one row per sample: id, filepath, truth, predicted, confidence, correct; the label kind)."""
-    dataset = as_dataset(dataset_or_name)
+    dataset = store.as_dataset(dataset_or_name)
     if pred_field not in dataset.get_field_schema():
         raise NoPredictions(f"Dataset {dataset.name!r} has no {pred_field!r} field. Fix: "
                             "sda2.compute_predictions(dataset) (out-of-fold from embeddings) or "
@@ -145,7 +144,7 @@ class Evaluation:
 def evaluate(dataset_or_name, pred_field: str = "predictions", gt_field: str = "ground_truth",
              split: str | None = None) -> Evaluation:
     """Evaluate ``pred_field`` against ``gt_field``: accuracy, per-class table, confusions (or multi-label metrics)."""
-    dataset = as_dataset(dataset_or_name)
+    dataset = store.as_dataset(dataset_or_name)
     frame, kind = prediction_frame(dataset, pred_field, gt_field, split)
     classes = store.classes(dataset, gt_field)
     ev = frame[frame["evaluated"]]
@@ -172,7 +171,7 @@ def failure_fields(dataset_or_name, max_categories: int = 100) -> list[str]:
     """What a failure analysis can group by: "tags", label fields, few-valued sample fields, then tag names."""
     import fiftyone as fo
 
-    dataset = as_dataset(dataset_or_name)
+    dataset = store.as_dataset(dataset_or_name)
     names = [TAGS] + [f.name for f in store.label_fields(dataset) if f.kind != "detection"]
     for name, fld in dataset.get_field_schema().items():
         if isinstance(fld, (fo.StringField, fo.BooleanField, fo.IntField)) and name not in ("filepath", "id") \
@@ -188,7 +187,7 @@ def failure_by(dataset_or_name, field_or_tag: str, pred_field: str = "prediction
     ``field_or_tag`` is a sample field ("split", "source"), a label field (per class), "tags" (each tag
     its own category), or one tag name (samples with that tag against the rest). Sorted worst first.
     """
-    dataset = as_dataset(dataset_or_name)
+    dataset = store.as_dataset(dataset_or_name)
     frame, _ = prediction_frame(dataset, pred_field, gt_field, split)
     view = _view(dataset, split)
     labels = {f.name: f.kind for f in store.label_fields(dataset)}
@@ -211,7 +210,7 @@ def failure_by(dataset_or_name, field_or_tag: str, pred_field: str = "prediction
 
 def save_thresholds(dataset_or_name, thresholds: dict[str, float], gt_field: str = "ground_truth") -> dict:
     """Store per-class confidence thresholds with the dataset (merged into earlier ones); returns them all."""
-    dataset = as_dataset(dataset_or_name)
+    dataset = store.as_dataset(dataset_or_name)
     known = set(store.classes(dataset, gt_field))
     unknown = sorted(set(thresholds) - known)
     if unknown:
@@ -228,4 +227,4 @@ def save_thresholds(dataset_or_name, thresholds: dict[str, float], gt_field: str
 
 def load_thresholds(dataset_or_name) -> dict[str, float]:
     """The per-class confidence thresholds saved with the dataset ({} when none)."""
-    return dict(as_dataset(dataset_or_name).info.get(THRESHOLDS_KEY) or {})
+    return dict(store.as_dataset(dataset_or_name).info.get(THRESHOLDS_KEY) or {})

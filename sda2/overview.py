@@ -28,9 +28,6 @@ SPLIT_ORDER = ("train", "training", "val", "valid", "validation", "dev", "test",
 _SPLIT_SEP, _TAG_SEP = "\x1e", "\x1f"  # separators that never occur in split or class names
 
 
-def _dataset(dataset_or_name) -> fo.Dataset | fo.DatasetView:
-    return store.open_dataset(dataset_or_name) if isinstance(dataset_or_name, str) else dataset_or_name
-
 
 def _split_rank(split: str) -> tuple:
     return (SPLIT_ORDER.index(split), "") if split in SPLIT_ORDER else (len(SPLIT_ORDER), split)
@@ -119,7 +116,7 @@ class Overview:
 def dataset_overview(dataset_or_name, field: str = "ground_truth", prediction_field: str | None = None,
                      split: str | None = None) -> Overview:
     """Counts, distributions and imbalance of ``field`` (and ``prediction_field``) in one database pass."""
-    dataset = _dataset(dataset_or_name)
+    dataset = store.as_dataset(dataset_or_name)
     root = dataset._root_dataset if isinstance(dataset, fo.DatasetView) else dataset
     collection = dataset.match(F("split") == split) if split else dataset
     kinds = {"truth": (field, store.label_kind(root, field))}
@@ -194,6 +191,6 @@ def tag_cooccurrence(dataset_or_name, field: str = "ground_truth", split: str | 
 
 def cache_key(dataset_or_name) -> tuple:
     """(name, sample count, last modification, last deletion) of a dataset: changes whenever its samples do."""
-    dataset = _dataset(dataset_or_name)
+    dataset = store.as_dataset(dataset_or_name)
     dataset.sync_last_modified_at(include_frames=False)
     return dataset.name, len(dataset), dataset.last_modified_at, dataset.last_deletion_at

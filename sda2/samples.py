@@ -29,9 +29,6 @@ Range = tuple[float | None, float | None]
 PROBABILITY_KEYS = ("{field}_probabilities", "probabilities_{field}", "probabilities")
 
 
-def _collection(dataset) -> fo.core.collections.SampleCollection:
-    return store.open_dataset(dataset) if isinstance(dataset, str) else dataset
-
 
 def _label_paths(collection, field: str) -> dict[str, str]:
     """Dotted paths of the class names, confidences and boxes inside label field ``field``."""
@@ -61,7 +58,7 @@ def _numeric_paths(collection) -> list[str]:
 
 def numeric_fields(dataset) -> list[str]:
     """Paths of the numeric fields holding at least one value (sortable and range-filterable), schema order."""
-    root = _collection(dataset)._dataset
+    root = store.as_dataset(dataset)._dataset
     paths = _numeric_paths(root)
     present = {p for p in paths if root.exists(p).limit(1).values("id")}  # instant where values exist
     rest = [p for p in paths if p not in present]
@@ -99,7 +96,7 @@ def filter_samples(dataset, label_field: str = "ground_truth", prediction_field:
     (low, high)}, inclusive, None for an open end; ``correct``: True/False keeps only right/wrong
     predictions. A field filtered on is indexed the first time, so counts on 100k samples are fast.
     """
-    view = _collection(dataset).view()
+    view = store.as_dataset(dataset).view()
     gt = _label_paths(view, label_field)
     root = view._dataset
     if labels:
@@ -220,21 +217,21 @@ def query_samples(dataset, label_field: str = "ground_truth", prediction_field: 
 
 def field_range(dataset, path: str) -> tuple[float, float] | None:
     """(min, max) of numeric field ``path`` over ``dataset`` (a name, dataset or view); None when empty."""
-    collection = _collection(dataset)
+    collection = store.as_dataset(dataset)
     low, high = collection.bounds(path)
     return None if low is None else (float(low), float(high))
 
 
 def sample_tags(dataset) -> list[str]:
     """The sample tags used in ``dataset``, sorted."""
-    collection = _collection(dataset)
+    collection = store.as_dataset(dataset)
     _ensure_index(collection._dataset, "tags")
     return sorted(collection.distinct("tags"))
 
 
 def sample_fields(dataset, sample_id: str) -> dict:
     """Every field of one sample, flattened to ``{"path": value}`` with plain Python values (ids as text)."""
-    sample = _collection(dataset)._dataset[sample_id]
+    sample = store.as_dataset(dataset)._dataset[sample_id]
     doc = {"id": sample.id, **{name: _plain(value) for name, value in sample.iter_fields(include_timestamps=True)}}
     flat = pd.json_normalize(doc, sep=".").iloc[0].to_dict()
     return {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in flat.items()}
@@ -260,7 +257,7 @@ def class_probabilities(dataset, sample_id: str, prediction_field: str,
     Read from a stored probabilities array (sda2.arrays, key ``{field}_probabilities`` or
     ``probabilities``), else the softmax of the prediction's ``logits``, else the per-class confidences.
     """
-    collection = _collection(dataset)
+    collection = store.as_dataset(dataset)
     ds = collection._dataset
     classes = _prediction_classes(ds, prediction_field, label_field)
     for key in (k.format(field=prediction_field) for k in PROBABILITY_KEYS):

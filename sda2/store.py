@@ -48,6 +48,11 @@ def open_dataset(name: str) -> fo.Dataset:
     return dataset
 
 
+def as_dataset(dataset_or_name):
+    """The dataset or view itself, or the stored dataset of that name (reloaded)."""
+    return open_dataset(dataset_or_name) if isinstance(dataset_or_name, str) else dataset_or_name
+
+
 def delete_dataset(name: str) -> None:
     """Delete dataset ``name`` and everything sda2 stored for it (its arrays and written media included)."""
     open_dataset(name).delete()

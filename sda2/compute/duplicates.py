@@ -24,10 +24,9 @@ from PIL import Image
 from scipy import ndimage
 from tqdm.auto import tqdm
 
-from sda2 import arrays
+from sda2 import arrays, store
 from sda2.analysis.duplicates import DEFAULT_THRESHOLD, duplicate_groups, find_duplicates
 from sda2.compute.label_issues import write_fields
-from sda2.compute.predictions import as_dataset
 
 FIELDS = {"duplicate_group": -1, "is_duplicate": False, "duplicate_similarity": None, "is_exact_duplicate": False,
           "crosses_split": False, "outlier_score": None, "is_outlier": False}
@@ -118,7 +117,7 @@ def detect_duplicates(dataset_or_name, embeddings="fingerprints", threshold: flo
                       k: int = 10, exact: bool = True, outlier_fraction: float = 0.01, write: bool = True,
                       progress: bool = True, **options) -> pd.DataFrame:
     """Find exact copies (file hashes), near copies and outliers; write the duplicate / outlier fields in bulk."""
-    dataset = as_dataset(dataset_or_name)
+    dataset = store.as_dataset(dataset_or_name)
     ids, paths = dataset.values("id"), dataset.values("filepath")
     if not ids:
         raise ValueError(f"Dataset {dataset.name!r} is empty: nothing to compare.")
@@ -164,7 +163,7 @@ def _write(dataset, frame: pd.DataFrame) -> None:
 
 def read_duplicate_groups(dataset_or_name, crosses_split_only: bool = False) -> pd.DataFrame:
     """The stored duplicate groups (size, representative, member ids, similarity, splits), largest first."""
-    dataset = as_dataset(dataset_or_name)
+    dataset = store.as_dataset(dataset_or_name)
     if "duplicate_group" not in dataset.get_field_schema():
         raise KeyError(f"Dataset {dataset.name!r} has no duplicate fields yet. Fix: run sda2.detect_duplicates(dataset).")
     view = dataset.match({"duplicate_group": {"$gte": 0}})

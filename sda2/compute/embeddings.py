@@ -59,10 +59,6 @@ class Embeddings:
         return "\n".join(lines)
 
 
-def _collection(dataset_or_name):
-    """A FiftyOne dataset or view from a name, a dataset or a view."""
-    return store.open_dataset(dataset_or_name) if isinstance(dataset_or_name, str) else dataset_or_name
-
 
 def _name(collection) -> str:
     """The name of the dataset behind a dataset or view."""
@@ -140,7 +136,7 @@ def compute_embeddings(dataset_or_name, model: str = "effnet_lite0", key: str | 
                        overwrite: bool = False, progress: bool = True, num_workers: int | None = None,
                        checkpoint_seconds: float = 60.0) -> Embeddings:
     """Embed every sample without embeddings under ``key`` (default ``embeddings_<model>``), store and return all."""
-    collection = _collection(dataset_or_name)
+    collection = store.as_dataset(dataset_or_name)
     name = _name(collection)
     key = key or f"embeddings_{model}"
     sample_ids, paths = collection.values(["id", "filepath"])
@@ -271,7 +267,7 @@ def _read_source(source, collection) -> tuple[np.ndarray, np.ndarray | None, str
 def import_embeddings(dataset_or_name, source, key: str = "embeddings_user", ids=None,
                       overwrite: bool = False) -> Embeddings:
     """Store a user's own embeddings (array, .npy/.npz file or vector field) under ``key``, aligned by sample id."""
-    collection = _collection(dataset_or_name)
+    collection = store.as_dataset(dataset_or_name)
     name = _name(collection)
     if arrays.exists(name, key) and not overwrite:
         raise ValueError(f"Embeddings {key!r} exist already for {name!r}. "

@@ -24,7 +24,7 @@ import fiftyone as fo
 
 from sda2 import arrays, store
 from sda2.analysis.label_issues import find_detection_issues, find_label_issues
-from sda2.compute.predictions import as_dataset, probabilities_key
+from sda2.compute.predictions import probabilities_key
 
 FIELDS = ("label_quality", "is_label_issue", "suggested_label")
 BATCH = 5_000
@@ -115,7 +115,7 @@ def _detection_frame(dataset, gt_field: str, pred_field: str, options: dict) -> 
 def detect_label_issues(dataset_or_name, gt_field: str = "ground_truth", pred_field: str = "predictions",
                         write: bool = True, **options) -> pd.DataFrame:
     """Find suspected label errors in a dataset and write label_quality / is_label_issue / suggested_label."""
-    dataset = as_dataset(dataset_or_name)
+    dataset = store.as_dataset(dataset_or_name)
     kind = store.label_kind(dataset, gt_field)
     if kind == "detection":
         frame, ids = _detection_frame(dataset, gt_field, pred_field, options)

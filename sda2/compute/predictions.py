@@ -44,10 +44,6 @@ class PredictionReport:
                 f"({len(self.classes)} classes{acc}) in {self.seconds:.1f} s.")
 
 
-def as_dataset(dataset_or_name):
-    """The dataset itself, or the stored dataset of that name (reloaded)."""
-    return store.open_dataset(dataset_or_name) if isinstance(dataset_or_name, str) else dataset_or_name
-
 
 def probabilities_key(pred_field: str) -> str:
     """The ``sda2.arrays`` key of the probability matrix behind prediction field ``pred_field``."""
@@ -118,7 +114,7 @@ def compute_predictions(dataset_or_name, embeddings_key: str | None = None, fold
                         compute_missing: bool = True, seed: int = 0) -> PredictionReport:
     """Out-of-fold predictions from stored embeddings (the best by default; pixels computed first if none exist)."""
     start = time.perf_counter()
-    dataset = as_dataset(dataset_or_name)
+    dataset = store.as_dataset(dataset_or_name)
     kind = _kind(dataset, gt_field)
     key = _embedding_key(dataset, embeddings_key, compute_missing)
     ids = dataset.values("id")
@@ -233,7 +229,7 @@ def import_predictions(dataset_or_name, source, ids=None, logits: bool = False, 
     from the source are left without predictions.
     """
     start = time.perf_counter()
-    dataset = as_dataset(dataset_or_name)
+    dataset = store.as_dataset(dataset_or_name)
     kind = _kind(dataset, gt_field)
     classes = list(classes) if classes is not None else store.classes(dataset, gt_field)
     keys, id_col, values = _read_source(source, ids)

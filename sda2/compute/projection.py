@@ -23,9 +23,8 @@ import uuid
 import numpy as np
 from tqdm.auto import tqdm
 
-from sda2 import arrays
+from sda2 import arrays, store
 from sda2.compute.embeddings import compute_embeddings, embedding_keys
-from sda2.compute.predictions import as_dataset
 
 METHODS = ("umap", "pca")
 PLACE_CHUNK = 10_000
@@ -136,7 +135,7 @@ def map_status(dataset_or_name, embeddings_key: str | None = None, method: str |
     Stale means the embeddings changed since the map was made, or, when ``method`` or ``params`` are
     given, that the map was made with other ones.
     """
-    dataset = as_dataset(dataset_or_name)
+    dataset = store.as_dataset(dataset_or_name)
     key = _resolve_key(dataset, embeddings_key, compute_missing=False)
     if not arrays.exists(dataset.name, map_key(key)):
         return "missing"
@@ -157,7 +156,7 @@ def compute_map(dataset_or_name, embeddings_key: str | None = None, method: str 
     """
     wanted = _params(method, **params)
     options = {**_DEFAULTS, **params}
-    dataset = as_dataset(dataset_or_name)
+    dataset = store.as_dataset(dataset_or_name)
     key = _resolve_key(dataset, embeddings_key, compute_missing)
     fingerprint = _fingerprint(dataset.name, key)
     if not force and _is_current(dataset.name, key, wanted, fingerprint):
@@ -181,7 +180,7 @@ def compute_map(dataset_or_name, embeddings_key: str | None = None, method: str 
 
 def load_map(dataset_or_name, embeddings_key: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(ids, xy) of the stored map of ``embeddings_key`` (default: the preferred embeddings); never computes."""
-    dataset = as_dataset(dataset_or_name)
+    dataset = store.as_dataset(dataset_or_name)
     key = _resolve_key(dataset, embeddings_key, compute_missing=False)
     if not arrays.exists(dataset.name, map_key(key)):
         raise KeyError(f"Dataset {dataset.name!r} has no map of embeddings {key!r} yet. "
@@ -192,6 +191,6 @@ def load_map(dataset_or_name, embeddings_key: str | None = None) -> tuple[np.nda
 
 def map_info(dataset_or_name, embeddings_key: str | None = None) -> dict:
     """The stored record of a map (method, parameters, run id, seconds), or {} when there is none."""
-    dataset = as_dataset(dataset_or_name)
+    dataset = store.as_dataset(dataset_or_name)
     key = _resolve_key(dataset, embeddings_key, compute_missing=False)
     return arrays.info(dataset.name, map_key(key)) if arrays.exists(dataset.name, map_key(key)) else {}

@@ -12,10 +12,6 @@ from bson import ObjectId
 from sda2 import store
 
 
-def _dataset(dataset_or_name):
-    """The dataset itself, or the stored dataset of that name."""
-    return store.open_dataset(dataset_or_name) if isinstance(dataset_or_name, str) else dataset_or_name
-
 
 def _selection(dataset, sample_ids):
     """``dataset.select(sample_ids)``, after checking that the ids are well-formed and all present."""
@@ -43,7 +39,7 @@ def _name(name: str, what: str) -> str:
 
 def tag_samples(dataset_or_name, sample_ids, tag: str) -> int:
     """Add sample tag ``tag`` to the samples ``sample_ids``; the number of samples tagged."""
-    dataset = _dataset(dataset_or_name)
+    dataset = store.as_dataset(dataset_or_name)
     tag = _name(tag, "tag")
     view = _selection(dataset, sample_ids)
     view.tag_samples(tag)
@@ -53,7 +49,7 @@ def tag_samples(dataset_or_name, sample_ids, tag: str) -> int:
 def save_view(dataset_or_name, name: str, sample_ids, description: str | None = None,
               overwrite: bool = False):
     """Save the samples ``sample_ids`` as FiftyOne saved view ``name`` (shown in the App); the view."""
-    dataset = _dataset(dataset_or_name)
+    dataset = store.as_dataset(dataset_or_name)
     name = _name(name, "view")
     if dataset.has_saved_view(name) and not overwrite:
         raise ValueError(f"{dataset.name!r} already has a saved view named {name!r}. "
@@ -65,7 +61,7 @@ def save_view(dataset_or_name, name: str, sample_ids, description: str | None = 
 
 def saved_views(dataset_or_name) -> list[str]:
     """Names of the dataset's saved views, sorted."""
-    return sorted(_dataset(dataset_or_name).list_saved_views())
+    return sorted(store.as_dataset(dataset_or_name).list_saved_views())
 
 
 def _check_view(dataset, name: str) -> None:
@@ -76,13 +72,13 @@ def _check_view(dataset, name: str) -> None:
 
 def load_view(dataset_or_name, name: str):
     """The saved view ``name`` of the dataset."""
-    dataset = _dataset(dataset_or_name)
+    dataset = store.as_dataset(dataset_or_name)
     _check_view(dataset, name)
     return dataset.load_saved_view(name)
 
 
 def delete_view(dataset_or_name, name: str) -> None:
     """Delete the saved view ``name`` (its samples are untouched)."""
-    dataset = _dataset(dataset_or_name)
+    dataset = store.as_dataset(dataset_or_name)
     _check_view(dataset, name)
     dataset.delete_saved_view(name)

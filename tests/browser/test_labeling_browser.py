@@ -17,7 +17,6 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 NAME = "t_browser_labeling"
-PAGES = {"app_pages/labeling.py": "Labeling", "app_pages/autolabel.py": "Auto-labeling", "app_pages/quality.py": "Quality"}
 N = 6
 CAPTION = re.compile(r"^sample ([0-9a-f]{24})$")
 
