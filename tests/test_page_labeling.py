@@ -11,7 +11,6 @@ from sda2.curation import queue as lq
 from tests.apptest import open_page
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = {"app_pages/labeling.py": "Labeling", "app_pages/autolabel.py": "Auto-labeling"}
 
 
 @pytest.fixture(scope="module")
