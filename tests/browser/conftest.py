@@ -84,3 +84,22 @@ def page(browser, app_url):
     page.get_by_text("Dataset", exact=True).first.wait_for()
     yield page
     context.close()
+
+
+def open_app_as(browser, url: str, dataset: str, samples: int, annotator: str, page_title: str):
+    """A new browser context on the app with ``dataset`` and ``annotator`` chosen in the sidebar, on ``page_title``."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_text("Dataset", exact=True).wait_for()
+    sidebar.get_by_test_id("stSelectbox").first.click()
+    page.keyboard.type(dataset)
+    page.keyboard.press("Enter")
+    sidebar.get_by_text(f"{samples:,} samples in '{dataset}'").wait_for()
+    name = sidebar.get_by_label("Your name (for edits and labels)")
+    name.fill(annotator)
+    name.press("Enter")
+    sidebar.get_by_role("link", name=page_title, exact=True).click()
+    return context, page

@@ -41,21 +41,7 @@ def pair_queue(digits):
 
 
 def _open(browser, url: str, annotator: str, page_title: str):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    page.goto(url)
-    sidebar = page.get_by_test_id("stSidebar")
-    sidebar.get_by_text("Dataset", exact=True).wait_for()
-    sidebar.get_by_test_id("stSelectbox").first.click()
-    page.keyboard.type(NAME)
-    page.keyboard.press("Enter")
-    sidebar.get_by_text(f"{N} samples in '{NAME}'").wait_for()
-    name = sidebar.get_by_label("Your name (for edits and labels)")
-    name.fill(annotator)
-    name.press("Enter")
-    sidebar.get_by_role("link", name=page_title, exact=True).click()
-    return context, page
+    return harness.open_app_as(browser, url, NAME, N, annotator, page_title)
 
 
 def _current(page) -> str | None:
