@@ -17,20 +17,15 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from tqdm.auto import tqdm
 
+from sda2.analysis.validation import embedding_matrix
+
 EXACT_LIMIT = 50_000
 BATCH = 20_000
 DEFAULT_THRESHOLD = 0.99
 
 
 def _normalised(embeddings) -> np.ndarray:
-    X = np.ascontiguousarray(embeddings, dtype=np.float32)
-    if X.ndim != 2 or len(X) == 0:
-        raise ValueError(f"embeddings must be a non-empty 2-D array (samples x dimensions); got shape {X.shape}.")
-    bad = ~np.isfinite(X).all(axis=1)
-    if bad.any():
-        raise ValueError(f"{int(bad.sum()):,} embedding rows hold NaN or infinite values (first row "
-                         f"{int(np.argmax(bad))}). Fix: compute those embeddings again.")
-    X = X.copy()
+    X = embedding_matrix(embeddings, "compute those embeddings again").copy()
     faiss.normalize_L2(X)
     return X
 

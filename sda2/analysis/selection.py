@@ -33,6 +33,8 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neighbors import NearestNeighbors
 
+from sda2.analysis.validation import embedding_matrix
+
 UNCERTAINTY_METHODS = ("least_confidence", "margin", "entropy")
 # strategy -> the inputs it needs ("labels" is satisfied by probabilities too: predicted labels)
 STRATEGIES = {
@@ -72,14 +74,7 @@ def _mask(rows, n: int, what: str) -> np.ndarray:
 
 
 def _matrix(embeddings) -> np.ndarray:
-    X = np.asarray(embeddings, dtype=np.float32)
-    if X.ndim != 2 or len(X) == 0:
-        raise ValueError(f"embeddings must be a non-empty 2-D array (samples x dimensions), got shape {X.shape}.")
-    bad = ~np.isfinite(X).all(axis=1)
-    if bad.any():
-        raise ValueError(f"{int(bad.sum()):,} embedding rows hold NaN or inf (first row {int(np.argmax(bad))}). "
-                         "Fix: compute the embeddings for those samples, or leave them out of the pool.")
-    return X
+    return embedding_matrix(embeddings, "compute the embeddings for those samples, or leave them out of the pool")
 
 
 def _probabilities(probabilities) -> np.ndarray:
