@@ -1,6 +1,6 @@
 """Benchmark: how many labels each selection strategy needs on MNIST, against random picks (the reference).
 
-MNIST test (10,000 real digits, read with numpy + gzip from ``../shared/data/mnist``). Per seed, a stratified
+MNIST test (10,000 real digits, read with sda2's idx reader from ``../shared/data/mnist``). Per seed, a stratified
 20 % is held out for scoring and the other 8,000 images are the unlabeled pool. Each strategy of
 ``sda2.analysis.selection`` picks 100, 200, 500 and 1,000 of them; the default classifier (standardised
 features + L2 logistic regression, ``sda2.analysis.oof.default_classifier``) is trained on the picks and
@@ -21,7 +21,6 @@ best strategy needs for random's accuracy at each budget (goal: at most half at 
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import platform
@@ -34,6 +33,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 
 import sda2  # noqa: F401  (environment first)
+from sda2.ingest.mnist import read_idx  # noqa: E402
 from sda2.analysis.data_efficiency import (
     BUDGETS,
     accuracy_table,
@@ -50,10 +50,8 @@ BENCH_DATASET = "bench_mnist_10k"
 
 def read_mnist(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     """(images n×784 float32 in 0..1, labels) of the MNIST test set."""
-    with gzip.open(folder / "t10k-images-idx3-ubyte.gz") as f:
-        images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784)
-    with gzip.open(folder / "t10k-labels-idx1-ubyte.gz") as f:
-        labels = np.frombuffer(f.read(), np.uint8, offset=8)
+    images = read_idx(folder / "t10k-images-idx3-ubyte.gz").reshape(-1, 784)
+    labels = read_idx(folder / "t10k-labels-idx1-ubyte.gz")
     return images.astype(np.float32) / 255, labels.astype(str)
 
 

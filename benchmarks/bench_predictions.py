@@ -4,7 +4,7 @@ sda2's default (``sda2.analysis.oof.out_of_fold_proba``: StandardScaler + L2 log
 C=0.05, 5 stratified folds) against the reference measured in the same run on the same folds:
 scikit-learn's ``cross_val_predict`` with a default ``LogisticRegression()`` on the same features.
 
-Features: raw pixels (784-d, scaled to 0..1), read with numpy + gzip from ``../shared/data/mnist``; and,
+Features: raw pixels (784-d, scaled to 0..1), read with sda2's idx reader from ``../shared/data/mnist``; and,
 when ``sda2.compute.embeddings`` is present, EfficientNet-Lite0 embeddings of the same images (MNIST
 imported once into the ``sda2_bench`` database; embeddings cached there by the embeddings module).
 
@@ -15,7 +15,6 @@ imported once into the ``sda2_bench`` database; embeddings cached there by the e
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import platform
@@ -31,6 +30,7 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.model_selection import StratifiedKFold, cross_val_predict  # noqa: E402
 
 import sda2  # noqa: E402,F401  (environment first)
+from sda2.ingest.mnist import read_idx  # noqa: E402
 from sda2.analysis.oof import DEFAULT_C, out_of_fold_proba  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,10 +41,8 @@ FOLDS, SEED = 5, 0
 
 def read_mnist(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     """(images n×784 float32 in 0..1, labels as strings) of the MNIST test set."""
-    with gzip.open(folder / "t10k-images-idx3-ubyte.gz") as f:
-        images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784)
-    with gzip.open(folder / "t10k-labels-idx1-ubyte.gz") as f:
-        labels = np.frombuffer(f.read(), np.uint8, offset=8)
+    images = read_idx(folder / "t10k-images-idx3-ubyte.gz").reshape(-1, 784)
+    labels = read_idx(folder / "t10k-labels-idx1-ubyte.gz")
     return images.astype(np.float32) / 255, labels.astype(str)
 
 

@@ -15,7 +15,6 @@ Writes benchmarks/results/umap.json.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import platform
@@ -29,6 +28,7 @@ from sklearn.neighbors import KNeighborsClassifier
 
 import sda2  # noqa: F401  (environment first)
 from sda2.compute.projection import project
+from sda2.ingest.mnist import read_idx
 
 ROOT = Path(__file__).resolve().parent.parent
 MNIST = ROOT.parent / "shared" / "data" / "mnist"
@@ -40,11 +40,7 @@ def load_mnist() -> tuple[np.ndarray, np.ndarray]:
     images, labels = MNIST / "t10k-images-idx3-ubyte.gz", MNIST / "t10k-labels-idx1-ubyte.gz"
     if not images.exists():
         raise SystemExit(f"MNIST not found at {MNIST}: put t10k-images-idx3-ubyte.gz and the labels file there.")
-    with gzip.open(images) as f:
-        X = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)
-    with gzip.open(labels) as f:
-        y = np.frombuffer(f.read(), np.uint8, offset=8)
-    return X, y
+    return read_idx(images), read_idx(labels)
 
 
 def jittered(X: np.ndarray, copies: int, seed: int = 0) -> np.ndarray:
