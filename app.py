@@ -4,6 +4,16 @@ import streamlit as st
 
 st.set_page_config(page_title="sda2", page_icon=":material/explore:", layout="wide")
 
+import pymongo.errors  # noqa: E402
+
+from sda2 import database  # noqa: E402
+
+try:  # every run: restart the project's own database if it died, or say plainly what is wrong
+    database.ensure_database()
+except database.DatabaseError as exc:
+    st.error(str(exc))
+    st.stop()
+
 from sda2.ui.context import sidebar  # noqa: E402
 
 # One section per step of the loop: see the data, put a model in the loop, fix what is wrong.
@@ -25,11 +35,15 @@ PAGES = {
         st.Page("app_pages/labeling.py", title="Labeling", icon=":material/label:"),
         st.Page("app_pages/autolabel.py", title="Auto-labeling", icon=":material/auto_fix_high:"),
         st.Page("app_pages/quality.py", title="Quality", icon=":material/groups:"),
+        st.Page("app_pages/releases.py", title="Releases", icon=":material/inventory_2:"),
     ],
 }
 
 navigation = st.navigation(PAGES)
-context = sidebar()
-if context is not None:
-    st.session_state["context"] = context
-    navigation.run()
+try:
+    context = sidebar()
+    if context is not None:
+        st.session_state["context"] = context
+        navigation.run()
+except pymongo.errors.ConnectionFailure as exc:  # the database went away during this run
+    st.error(str(database.unreachable(exc)))

@@ -7,6 +7,7 @@ from sda2.curation import autolabel as al
 from sda2.curation import queue as lq
 from sda2.ui import labeling_widgets as lw
 from sda2.ui import review_widgets as rw
+from sda2.ui.safe_text import md
 
 context = st.session_state["context"]
 dataset = context.dataset()
@@ -14,7 +15,7 @@ st.title("Auto-labeling")
 rw.show_messages()
 
 if context.label_kind != "classification":
-    st.info(f"Auto-labeling works on single-class labels; {context.label_field!r} holds {context.label_kind} "
+    st.info(f"Auto-labeling works on single-class labels; {md(repr(context.label_field))} holds {context.label_kind} "
             "labels. Pick a classification label field in the sidebar.")
     st.stop()
 if not context.prediction_field:

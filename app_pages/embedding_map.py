@@ -5,6 +5,7 @@ import streamlit as st
 from sda2.compute import projection
 from sda2.curation import selections
 from sda2.ui import map_figures
+from sda2.ui.safe_text import md
 
 context = st.session_state["context"]
 st.title("Embedding map")
@@ -24,8 +25,8 @@ controls = st.columns([1, 1, 2])
 key = controls[0].selectbox("Embeddings", keys, key="map_embeddings")
 status = projection.map_status(context.dataset_name, key)
 if status != "current":
-    message = (f"There is no map of {key!r} yet." if status == "missing" else
-               f"The map of {key!r} is out of date: the embeddings changed since it was made.")
+    message = (f"There is no map of {md(repr(key))} yet." if status == "missing" else
+               f"The map of {md(repr(key))} is out of date: the embeddings changed since it was made.")
     (st.info if status == "missing" else st.warning)(message)
     if st.button("Compute the map" if status == "missing" else "Recompute the map", key="map_compute",
                  type="primary"):
@@ -39,7 +40,7 @@ frame = map_figures.frame_for(context, key)
 color_by = controls[1].selectbox("Colour by", map_figures.color_options(frame), key="map_color_by")
 info = projection.map_info(context.dataset_name, key)
 unmapped = frame.attrs["unmapped"]
-controls[2].caption(f"{len(frame):,} samples, {info.get('method', '').upper()} of {key!r} "
+controls[2].caption(f"{len(frame):,} samples, {md(info.get('method', '').upper())} of {md(repr(key))} "
                     f"({info.get('seconds', 0):.1f} s to compute)"
                     + (f"; {unmapped:,} samples have no embedding yet" if unmapped else "")
                     + ". Drag a box, or pick the lasso in the chart's toolbar, to select samples.")
@@ -61,12 +62,13 @@ with right:
         if submitted:
             try:
                 if kind == "tag":
-                    count = selections.tag_samples(context.dataset_name, ids, name)
-                    st.success(f"Tagged {count:,} samples with {name.strip()!r}.")
+                    count = selections.tag_samples(context.dataset_name, ids, name, context.annotator)
+                    st.success(f"Tagged {count:,} samples with {md(repr(name.strip()))}.")
                 else:
                     view = selections.save_view(context.dataset_name, name, ids,
                                                 description="Selected on the sda2 embedding map")
-                    st.success(f"Saved view {name.strip()!r} with {len(view):,} samples; the FiftyOne App lists it.")
+                    st.success(f"Saved view {md(repr(name.strip()))} with {len(view):,} samples; the FiftyOne App "
+                               "lists it.")
             except ValueError as error:
-                st.error(str(error))
+                st.error(md(error))
         map_figures.selection_grid(frame[frame["id"].isin(ids)])

@@ -5,33 +5,35 @@ import streamlit as st
 from sda2 import evaluation
 from sda2.compute.predictions import compute_predictions
 from sda2.ui import evaluation_figures as figs
+from sda2.ui.safe_text import md, plot, unplot
 
 GRID = 24  # images shown for a confusion cell
 
 context = st.session_state["context"]
 name, gt_field = context.dataset_name, context.label_field
 pred_field = context.prediction_field or "predictions"
-st.title(f"Evaluation of {name}")
+st.title(f"Evaluation of {md(name)}")
 
 if context.label_kind == "detection":
-    st.info(f"{gt_field!r} holds detections. This page evaluates classification and multi-label fields; for boxes "
+    st.info(f"{md(repr(gt_field))} holds detections. This page evaluates classification and multi-label fields; for boxes "
             "use FiftyOne's `dataset.evaluate_detections` in a notebook.")
     st.stop()
 
 if not evaluation.has_predictions(name, pred_field):
-    st.info(f"{name!r} has no predictions yet. Compute out-of-fold predictions: every sample is predicted by a "
+    st.info(f"{md(repr(name))} has no predictions yet. Compute out-of-fold predictions: every sample is predicted by a "
             "model (logistic regression on image embeddings, 5 folds) that never saw its label. Pixel embeddings "
             "are computed first if the dataset has none. Or bring your own with `sda2.import_predictions`.")
     if st.button("Compute predictions", key="compute_predictions", type="primary"):
         with st.status("Computing embeddings (if missing) and 5-fold out-of-fold predictions…", expanded=True) as box:
             report = compute_predictions(name, gt_field=gt_field)
-            box.update(label=report.summary(), state="complete")
+            box.update(label=md(report.summary()), state="complete")
         st.rerun()
     st.stop()
 
 ev = evaluation.evaluate(name, pred_field, gt_field, context.split)
 evaluated = ev.evaluated
-st.caption(f"{pred_field!r} against {gt_field!r}{' on split ' + repr(context.split) if context.split else ''}: "
+st.caption(f"{md(repr(pred_field))} against {md(repr(gt_field))}"
+           f"{' on split ' + md(repr(context.split)) if context.split else ''}: "
            f"{len(evaluated):,} of {len(ev.frame):,} samples have both.")
 
 cols = st.columns(4)
@@ -56,14 +58,14 @@ if ev.kind == "classification":
         event = st.plotly_chart(figs.confusion_heatmap(ev.confusion), key="confusion", on_select="rerun",
                                 selection_mode="points")
     points = event.selection.points if event else []
-    clicked = (str(points[0]["y"]), str(points[0]["x"])) if points else None
+    clicked = tuple(str(unplot(points[0][axis], ev.classes)) for axis in ("y", "x")) if points else None
     if clicked and st.session_state.get("cm_applied") != clicked:  # a new click wins over the selectboxes
         st.session_state["cm_applied"] = clicked
         st.session_state["cm_true"], st.session_state["cm_pred"] = clicked
     top = ev.top_confusions(10)
     with right:
         st.markdown("**Top confusions**")
-        st.markdown("\n".join(f"- {t}" for t in top["text"]) or "No mistakes.")
+        st.markdown("\n".join(f"- {md(t)}" for t in top["text"]) or "No mistakes.")
         default = (str(top["true"].iloc[0]), str(top["predicted"].iloc[0])) if len(top) else (ev.classes[0],) * 2
         st.session_state.setdefault("cm_true", default[0])
         st.session_state.setdefault("cm_pred", default[1])
@@ -72,7 +74,7 @@ if ev.kind == "classification":
         true_cls = a.selectbox("True class", ev.classes, key="cm_true")
         pred_cls = b.selectbox("Predicted class", ev.classes, key="cm_pred")
     cell = ev.samples(true_cls, pred_cls)
-    st.markdown(f"**{len(cell):,} samples of {true_cls} predicted as {pred_cls}**"
+    st.markdown(f"**{len(cell):,} samples of {md(true_cls)} predicted as {md(pred_cls)}**"
                 + (f" (the {GRID} most confident shown)" if len(cell) > GRID else ""))
     if len(cell):
         shown = cell.head(GRID)
@@ -84,7 +86,7 @@ by = st.selectbox("Error rate by", choices, index=choices.index("split") if "spl
                   key="failure_field", help="A field, a label field (per class), 'tags' or one tag name.")
 rates = evaluation.failure_by(name, by, pred_field, gt_field, context.split)
 left, right = st.columns([3, 2])
-left.plotly_chart(figs.failure_bars(rates.head(40), f"Error rate by {by} (95% Wilson interval), worst first"),
+left.plotly_chart(figs.failure_bars(rates.head(40), f"Error rate by {plot(by)} (95% Wilson interval), worst first"),
                   key="failure")
 right.dataframe(rates.style.format({"error_rate": "{:.1%}", "ci_low": "{:.1%}", "ci_high": "{:.1%}"}),
                 hide_index=True)
@@ -102,19 +104,19 @@ left, right = st.columns([3, 2])
 left.plotly_chart(figs.threshold_curves(ev.threshold_curve(cls), cls, choice.threshold, target), key="thresholds")
 with right:
     if choice.threshold is None:
-        st.warning(choice.summary())
+        st.warning(md(choice.summary()))
     else:
         st.metric("Threshold found", f"{choice.threshold:.3f}")
         m1, m2 = st.columns(2)
-        m1.metric("Accepted", f"{choice.accepted:,}", help=f"Predicted {cls} with confidence ≥ threshold.")
-        m2.metric("Rejected", f"{choice.rejected:,}", help=f"Predicted {cls} below the threshold.")
-        st.caption(choice.summary())
-        if st.button(f"Save threshold for {cls}", key="save_threshold", type="primary"):
-            saved = evaluation.save_thresholds(name, {cls: choice.threshold}, gt_field)
-            st.success(f"Saved: {cls} ≥ {choice.threshold:.3f}.")
+        m1.metric("Accepted", f"{choice.accepted:,}", help=f"Predicted {md(cls)} with confidence ≥ threshold.")
+        m2.metric("Rejected", f"{choice.rejected:,}", help=f"Predicted {md(cls)} below the threshold.")
+        st.caption(md(choice.summary()))
+        if st.button(f"Save threshold for {md(cls)}", key="save_threshold", type="primary"):
+            saved = evaluation.save_thresholds(name, {cls: choice.threshold}, gt_field, annotator=context.annotator)
+            st.success(f"Saved: {md(cls)} ≥ {choice.threshold:.3f}.")
     if st.button(f"Save thresholds for all classes at {target:.0%} precision", key="save_all_thresholds"):
         found = ev.thresholds_for_precision(target)["threshold"].dropna()
-        saved = evaluation.save_thresholds(name, found.to_dict(), gt_field)
+        saved = evaluation.save_thresholds(name, found.to_dict(), gt_field, annotator=context.annotator)
         st.success(f"Saved thresholds for {len(found)} classes.")
     st.markdown("**Saved thresholds** (used by auto-labeling)")
     if saved:

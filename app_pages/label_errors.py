@@ -5,6 +5,7 @@ import streamlit as st
 from sda2 import store
 from sda2.curation import edits, views
 from sda2.ui import review_widgets as rw
+from sda2.ui.safe_text import md
 
 context = st.session_state["context"]
 dataset = context.dataset()
@@ -28,7 +29,7 @@ if queue.empty:
 else:
     row = queue.iloc[0]
     editable = context.label_kind == "classification"
-    top.caption(f"Suspects ranked by label quality (lowest first); {context.annotator} deciding. Shortcuts: "
+    top.caption(f"Suspects ranked by label quality (lowest first); {md(context.annotator)} deciding. Shortcuts: "
                 "A accept · L set chosen label · K keep · U ambiguous · X exclude · Z undo last.")
     stored = views.probabilities(dataset, [row["sample_id"]])
     rw.suspect_card(row, stored[0] if stored else None, stored[1][0] if stored else None)

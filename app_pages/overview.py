@@ -7,6 +7,7 @@ import streamlit as st
 from sda2 import overview
 from sda2.analysis.distribution import compare_distributions, describe_shift
 from sda2.ui import overview_figures as figs
+from sda2.ui.safe_text import md
 
 
 @st.cache_data(show_spinner="Counting labels…", max_entries=32)
@@ -22,10 +23,10 @@ unit = "boxes" if ov.kind == "detection" else "samples"
 what = {"classification": "classes", "multilabel": "tags", "detection": "box classes"}[ov.kind]
 axis = "tag" if ov.kind == "multilabel" else "class"
 
-st.title(f"Overview of {name}")
-scope = f"split {context.split!r}" if context.split else "all splits"
-st.caption(f"Label field {field!r} ({ov.kind}) · {scope}"
-           + (f" · predictions from {pred_field!r}" if pred_field else ""))
+st.title(f"Overview of {md(name)}")
+scope = f"split {md(repr(context.split))}" if context.split else "all splits"
+st.caption(f"Label field {md(repr(field))} ({ov.kind}) · {scope}"
+           + (f" · predictions from {md(repr(pred_field))}" if pred_field else ""))
 
 if ov.num_samples == 0:
     st.info("This view holds no samples. Pick another split in the sidebar, or import data with `sda2 ingest`.")
@@ -35,25 +36,25 @@ splits = ov.split_counts
 cols = st.columns(5)
 cols[0].metric("Samples", f"{ov.num_samples:,}")
 cols[1].metric(what.capitalize(), f"{ov.num_classes:,}")
-cols[2].metric("Splits", f"{len(splits):,}", help=" · ".join(f"{s}: {c:,}" for s, c in splits.items()))
+cols[2].metric("Splits", f"{len(splits):,}", help=" · ".join(f"{md(s)}: {c:,}" for s, c in splits.items()))
 ratio = ov.imbalance.ratio
 cols[3].metric("Imbalance", "∞" if ratio == float("inf") else f"{ratio:,.1f} : 1",
-               help=f"Largest : smallest class — {ov.imbalance.largest!r} {ov.imbalance.largest_count:,} vs "
-                    f"{ov.imbalance.smallest!r} {ov.imbalance.smallest_count:,} {unit}")
+               help=f"Largest : smallest class — {md(repr(ov.imbalance.largest))} {ov.imbalance.largest_count:,} vs "
+                    f"{md(repr(ov.imbalance.smallest))} {ov.imbalance.smallest_count:,} {unit}")
 no_label = {"classification": "Unlabeled samples", "multilabel": "Samples without tags",
             "detection": "Images without boxes"}[ov.kind]
 cols[4].metric(no_label, f"{ov.unlabeled:,}",
                help=f"{100 * ov.unlabeled / max(ov.num_samples, 1):.1f}% of the samples")
 if len(splits) > 1:
-    st.caption("Split sizes: " + " · ".join(f"**{s}** {c:,} ({100 * c / max(ov.num_samples, 1):.1f}%)"
+    st.caption("Split sizes: " + " · ".join(f"**{md(s)}** {c:,} ({100 * c / max(ov.num_samples, 1):.1f}%)"
                                           for s, c in splits.items()))
 
 if ov.imbalance.is_severe:
-    st.warning(ov.imbalance.message, icon="⚠️")
+    st.warning(md(ov.imbalance.message), icon="⚠️")
 elif ov.imbalance.severity == "moderate":
-    st.info(ov.imbalance.message)
+    st.info(md(ov.imbalance.message))
 else:
-    st.caption(ov.imbalance.message)
+    st.caption(md(ov.imbalance.message))
 
 heading = {"classification": "Class distribution", "multilabel": "Tag frequency",
            "detection": "Boxes per class"}[ov.kind]
@@ -75,11 +76,11 @@ with st.expander("As a table"):
 st.caption(f"Percent is the share of each split's {percent_of}.")
 
 if pred_field and ov.prediction_overall is not None:
-    st.subheader(f"Ground truth vs {pred_field}")
+    st.subheader(f"Ground truth vs {md(pred_field)}")
     comparison = compare_distributions(ov.overall, ov.prediction_overall)
     st.plotly_chart(figs.truth_vs_predictions(comparison, sort, pred_field, unit, axis),
                     key="truth_vs_predictions")
-    st.caption(describe_shift(comparison))
+    st.caption(md(describe_shift(comparison)))
 
 if ov.kind == "multilabel":
     st.subheader("Tags that occur together")

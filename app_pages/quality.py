@@ -1,18 +1,31 @@
-"""Labeling quality: do the labelers agree, how fast and how well does each work, and what needs adjudication?"""
+"""Labeling quality: do the labelers agree, how fast and how well does each work, and what needs adjudication?
+
+Blind labeling holds here too: the person named in the sidebar never sees other labelers' answers on samples
+still open in a labeling queue, and the adjudication list holds only samples they did not answer (curators,
+named in SDA2_CURATORS, see everything)."""
 
 import streamlit as st
 
 from sda2 import quality
 from sda2.analysis.agreement import landis_koch
 from sda2.ui import quality_figures as qf
+from sda2.ui.safe_text import md
 
 context = st.session_state["context"]
 dataset = context.dataset()
 st.title("Labeling quality")
 
-records = quality.annotation_records(dataset)
+viewer = context.annotator
+curator = quality.is_curator(viewer)
+everything = quality.annotation_records(dataset)
+records = quality.visible_records(dataset, everything, viewer, curator)
+if records.empty and not everything.empty:
+    st.info(f"{len(everything):,} answer(s) are recorded, all on samples still open in a labeling queue: blind "
+            f"labeling keeps them from {md(viewer)} until those samples are done. Curators (named in SDA2_CURATORS) "
+            "see them.")
+    st.stop()
 if records.empty:
-    st.info(f"No labels have been recorded for **{context.dataset_name}** yet, so there is nothing to measure. "
+    st.info(f"No labels have been recorded for **{md(context.dataset_name)}** yet, so there is nothing to measure. "
             "Open the **Labeling** page, build a queue with two or more labelers per sample (the overlap is what "
             "agreement is measured on), and label under your name from the sidebar; each labeler does the same. "
             "This page then shows how well the labelers agree, how fast each one works, and which samples they "
@@ -25,8 +38,13 @@ queue = None
 if len(queues) > 1:
     picked = st.selectbox("Queue", ["all queues"] + queues, key="quality_queue")
     queue = None if picked == "all queues" else picked
-report = quality.agreement_report(dataset, queue=queue, field=context.label_field, annotations=records)
+report = quality.agreement_report(dataset, queue=queue, field=context.label_field, annotations=records,
+                                  viewer=viewer, curator=curator)
 efficiency = quality.efficiency_report(dataset, queue=queue, field=context.label_field, annotations=records)
+hidden = len(everything) - len(records)
+if hidden:
+    st.caption(f"Blind labeling: {hidden:,} answer(s) of other labelers on samples still open in a labeling queue "
+               f"are not shown to {md(viewer)}. They count here once those samples are done.")
 
 columns = st.columns(5)
 columns[0].metric("Fleiss' κ", "—" if report.fleiss.samples == 0 else f"{report.fleiss.kappa:.2f}",
@@ -40,7 +58,7 @@ columns[4].metric("Answers", f"{report.annotations:,}")
 
 band = landis_koch(report.alpha)
 show = st.success if band in ("substantial", "almost perfect") else st.warning if band == "moderate" else st.error
-(st.info if report.multi_rated == 0 else show)(report.summary())
+(st.info if report.multi_rated == 0 else show)(report.summary())  # numbers only (the empty case stopped above)
 if report.model_weighted:
     st.caption("The weighted consensus uses each labeler's estimated accuracy and the model's probabilities as prior.")
 
@@ -76,7 +94,13 @@ with classes_tab:
     st.plotly_chart(qf.class_time_bars(efficiency.per_class), key="class_time")
 
 with adjudication_tab:
-    if report.adjudication.empty:
+    if not curator and viewer == "anonymous":
+        st.info("Adjudication shows every labeler's answers side by side. Type your name in the sidebar: you see "
+                "the disputed samples you did not label yourself (adjudication is a separate role).")
+    elif report.adjudication.empty and not curator:
+        st.success("Nothing for you to adjudicate: the labelers agree, or the disputed samples are ones you answered "
+                   "yourself or that are still open in a queue (someone else settles those).")
+    elif report.adjudication.empty:
         st.success("The labelers agree on every sample they share: nothing to adjudicate.")
     else:
         st.caption("Samples the labelers disagree on, most disagreement first. The badge is the weighted vote.")

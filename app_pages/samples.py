@@ -6,13 +6,14 @@ import streamlit as st
 
 from sda2 import samples
 from sda2.ui import sample_grid
+from sda2.ui.safe_text import md
 
 context = st.session_state["context"]
 title, app_button = st.columns([4, 1], vertical_alignment="bottom")
-title.title(f"Samples of {context.dataset_name}")
-split_note = f"split **{context.split}**" if context.split else "all splits"
-st.caption(f"Label field **{context.label_field}** ({context.label_kind}), "
-           f"prediction field **{context.prediction_field or 'none'}**, {split_note} (change them in the sidebar). "
+title.title(f"Samples of {md(context.dataset_name)}")
+split_note = f"split **{md(context.split)}**" if context.split else "all splits"
+st.caption(f"Label field **{md(context.label_field)}** ({context.label_kind}), "
+           f"prediction field **{md(context.prediction_field or 'none')}**, {split_note} (change them in the sidebar). "
            "Blue badge/box: given label; green: prediction agrees; red: it does not.")
 
 controls = sample_grid.filter_controls(context)

@@ -5,6 +5,7 @@ import streamlit as st
 from sda2 import selection
 from sda2.compute.embeddings import embedding_keys
 from sda2.ui import selection_figures as sf
+from sda2.ui.safe_text import md
 
 try:
     from sda2.curation import queue as labeling_queue
@@ -34,7 +35,7 @@ keys = embedding_keys(name)
 options = st.columns([2, 1, 3])
 key = options[0].selectbox("Embeddings", keys, key="sel_embeddings") if len(keys) > 1 else None
 if len(keys) == 1:
-    options[0].caption(f"Embeddings: `{keys[0]}`")
+    options[0].caption(f"Embeddings: {md(keys[0])}")
 seed = options[1].number_input("Seed", min_value=0, value=0, step=1, key="sel_seed")
 seed_with_labeled = options[2].checkbox(
     "Count labeled samples outside the pool", value=True, key="sel_seed_with_labeled",
@@ -44,7 +45,7 @@ seed_with_labeled = options[2].checkbox(
 missing = selection.missing_inputs(name, strategy, key, pred_field, context.label_field)
 if missing:
     for message in missing:
-        st.info(message)
+        st.info(md(message))
     st.stop()
 
 pool = {"split": pool_name} if pool_kind == "split" else {"tag": pool_name} if pool_kind == "tag" else \
@@ -58,7 +59,7 @@ if st.button(f"Select {int(budget):,} samples", key="sel_run", type="primary"):
             st.session_state["sel_result"] = {"dataset": name, "ids": ids, "pool": pool, "strategy": strategy,
                                               "key": key}
         except (ValueError, KeyError) as error:
-            st.error(str(error.args[0] if error.args else error))
+            st.error(md(error.args[0] if error.args else error))
 
 result = st.session_state.get("sel_result")
 if not result or result["dataset"] != name:
@@ -71,7 +72,7 @@ comparison = selection.compare_selection(name, ids, pool_ids, label_field=contex
                                          embeddings_key=result["key"])
 where = ", ".join(f"{k.replace('_', ' ')} {v!r}" for k, v in result["pool"].items()) or "the whole dataset"
 st.subheader(f"{len(ids):,} samples selected by {result['strategy'].replace('_', ' ')} from {len(pool_ids):,} "
-             f"in {where}")
+             f"in {md(where)}")
 if len(ids) < int(budget):
     st.warning(f"The pool allowed only {len(ids):,} of the {int(budget):,} asked for (after labeled samples and "
                "near duplicates were left out).")
@@ -86,7 +87,7 @@ with right:
     else:
         st.info("There is no 2-D map of these embeddings yet, so coverage is measured in the embeddings. Compute "
                 "the map on the **Embedding map** page to see the selection on it.")
-    st.caption(comparison.summary())
+    st.caption(md(comparison.summary()))
 
 save, download, send = st.columns(3)
 with save:
@@ -97,10 +98,11 @@ with save:
     if submitted:
         try:
             count = selection.save_selection(name, ids, **({"tag": label} if kind == "tag" else {"saved_view": label}),
-                                             description=f"sda2 selection: {result['strategy']}, {where}")
-            st.success(f"Kept {count:,} samples as {kind} {label.strip()!r}.")
+                                             description=f"sda2 selection: {result['strategy']}, {where}",
+                                             annotator=context.annotator)
+            st.success(f"Kept {count:,} samples as {kind} {md(repr(label.strip()))}.")
         except ValueError as error:
-            st.error(str(error))
+            st.error(md(error))
 with download:
     st.markdown("**Export**")
     st.download_button("Download the list (CSV)", selection.selection_table(name, ids, context.label_field)
@@ -117,7 +119,7 @@ with send:
                 labeling_queue.create_queue(context.dataset(), queue_name, ids, created_by=context.annotator,
                                             source=f"selection: {result['strategy']}, {where}",
                                             field=context.label_field)
-                st.success(f"Queue {queue_name.strip()!r} holds {len(ids):,} samples in the order picked; open the "
+                st.success(f"Queue {md(repr(queue_name.strip()))} holds {len(ids):,} samples in the order picked; open the "
                            "**Labeling** page to work through it.")
             except ValueError as error:
-                st.error(str(error))
+                st.error(md(error))

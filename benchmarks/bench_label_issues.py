@@ -211,7 +211,7 @@ def main() -> None:
     brain_n = args.brain_samples or (5_000 if args.quick else n_speed)
     images = read_idx(MNIST / "t10k-images-idx3-ubyte.gz")
     y = read_idx(MNIST / "t10k-labels-idx1-ubyte.gz").astype(np.int64)
-    folder = config.media_dir("bench_mnist")
+    folder = config.home() / "bench" / "mnist_png"  # a cache of the benchmarks, outside the datasets' media
     paths = ([str(folder / f"{i:05d}.png") for i in range(len(images))] if (folder / "09999.png").exists()
              else write_pngs(images, folder))
     results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores (shared)", "command": " ".join(sys.argv)}

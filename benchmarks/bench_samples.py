@@ -11,9 +11,10 @@ from pathlib import Path
 
 os.environ["FIFTYONE_DATABASE_NAME"] = "sda2_bench"
 import numpy as np  # noqa: E402
+from bson import ObjectId  # noqa: E402
 
 import sda2  # noqa: E402
-from sda2 import samples, store  # noqa: E402
+from sda2 import config, samples, store  # noqa: E402
 from sda2.ingest.base import Record  # noqa: E402
 from sda2.ingest.digits import digits_records  # noqa: E402
 from sda2.ingest.writer import write_dataset  # noqa: E402
@@ -27,7 +28,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 def make_dataset():
     if NAME in store.list_datasets():
         return store.open_dataset(NAME)
-    base = digits_records()
+    media_id = str(ObjectId())  # the PNGs are deleted with the dataset
+    base = digits_records(config.media_dir(media_id))
     rng = np.random.default_rng(0)
     records = []
     for i in range(N):
@@ -35,7 +37,8 @@ def make_dataset():
         records.append(Record(src.filepath, src.label, "test" if rng.random() < 0.2 else "train",
                               {"score": float(rng.random()), "source_index": i}))
     t = time.perf_counter()
-    write_dataset(NAME, records, "classification", check_images=False, classes=[str(c) for c in range(10)])
+    write_dataset(NAME, records, "classification", check_images=False, classes=[str(c) for c in range(10)],
+                  media=[media_id])
     ds = store.open_dataset(NAME)
     labels = ds.values("ground_truth.label")
     import fiftyone as fo

@@ -64,6 +64,8 @@ _API = {
     "set_label": "sda2.curation.edits",
     "set_labels": "sda2.curation.edits",
     "mark": "sda2.curation.edits",
+    "tag": "sda2.curation.edits",
+    "untag": "sda2.curation.edits",
     "review": "sda2.curation.edits",
     "resolve_group": "sda2.curation.edits",
     "undo": "sda2.curation.edits",
@@ -71,6 +73,7 @@ _API = {
     "EditConflict": "sda2.curation.edits",
     "audit_log": "sda2.curation.audit",
     "export_log": "sda2.curation.audit",
+    "reconcile_audit_log": "sda2.curation.audit:reconcile",
     "training_view": "sda2.curation.views",
     "review_queue": "sda2.curation.views",
     "review_progress": "sda2.curation.views",
@@ -126,8 +129,19 @@ _API = {
     "autolabel_preview": "sda2.curation.autolabel:preview",
     "apply_autolabels": "sda2.curation.autolabel:apply",
     "undo_autolabels": "sda2.curation.autolabel:undo",
+    "replace_labels_from_predictions": "sda2.curation.autolabel",
     "create_spot_check": "sda2.curation.autolabel",
     "spot_check_report": "sda2.curation.autolabel",
+    # hand-off: releases, diffs, exports, the quality report
+    "create_release": "sda2.curation.releases",
+    "list_releases": "sda2.curation.releases",
+    "release_info": "sda2.curation.releases",
+    "release_frame": "sda2.curation.releases",
+    "release_dataset": "sda2.curation.releases",
+    "diff_releases": "sda2.curation.release_diff:diff",
+    "export_dataset": "sda2.export",
+    "quality_report": "sda2.report.quality_report:build_report",
+    "write_report": "sda2.report.quality_report",
 }
 
 __all__ = sorted(_API)

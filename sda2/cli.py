@@ -1,4 +1,5 @@
-"""The ``sda2`` command line: start the app, load the demo, ingest, list and delete datasets."""
+"""The ``sda2`` command line: start the app, load the demo, ingest, list and delete datasets, and repair what
+killed processes left unfinished (`sda2 doctor`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from sda2 import config
+from sda2 import config, names
 
 
 def _cmd_app(args: argparse.Namespace) -> int:
@@ -32,24 +33,35 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _default_name(args: argparse.Namespace, derived: str) -> str:
+    """``--name``, else ``derived`` (from the input's file or folder name) when that is a valid dataset name."""
+    if args.name is not None:
+        return args.name
+    try:
+        return names.validate_dataset_name(derived)
+    except ValueError as exc:
+        raise ValueError(f"{exc} (This name was derived from the input; pass --name NAME to choose one.)") from None
+
+
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from sda2 import ingest
 
     mode = _mode(args)
     if args.source == "folder":
-        report = ingest.import_folder(args.root, args.name or Path(args.root).resolve().name, mode, layout=args.layout,
-                                      classes=args.classes)
+        report = ingest.import_folder(args.root, _default_name(args, Path(args.root).resolve().name), mode,
+                                      layout=args.layout, classes=args.classes)
     elif args.source == "table":
-        report = ingest.import_table(args.path, args.name or Path(args.path).stem, mode, filepath_col=args.filepath_col,
-                                     label_col=args.label_col, tags_col=args.tags_col, split_col=args.split_col,
-                                     base_dir=args.base_dir, classes=args.classes)
+        report = ingest.import_table(args.path, _default_name(args, Path(args.path).stem), mode,
+                                     filepath_col=args.filepath_col, label_col=args.label_col, tags_col=args.tags_col,
+                                     split_col=args.split_col, base_dir=args.base_dir, classes=args.classes)
     elif args.source == "coco":
-        report = ingest.import_coco(args.json, args.name or Path(args.json).stem, args.images_dir, mode)
+        report = ingest.import_coco(args.json, _default_name(args, Path(args.json).stem), args.images_dir, mode)
     elif args.source == "mnist":
-        report = ingest.import_mnist(args.images, args.labels, args.name or "mnist", mode, out_dir=args.out_dir,
-                                     split=args.split, limit=args.limit)
+        report = ingest.import_mnist(args.images, args.labels, _default_name(args, "mnist"), mode,
+                                     out_dir=args.out_dir, split=args.split, limit=args.limit)
     else:
-        report = ingest.import_fiftyone(args.dataset, args.name or f"{args.dataset}-sda2", args.label_field, mode)
+        report = ingest.import_fiftyone(args.dataset, _default_name(args, f"{args.dataset}-sda2"), args.label_field,
+                                        mode)
     print(report.summary())
     return 0
 
@@ -64,6 +76,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
         ds = store.open_dataset(name)
         kinds = ", ".join(f"{f.name} ({f.kind})" for f in store.label_fields(ds)) or "no label fields"
         print(f"{name}\t{len(ds):,} samples\t{kinds}")
+    for name in store.unusable_datasets():
+        print(f"{name!r}\tnot opened: not a valid dataset name. Fix: rename it from Python: "
+              f"fo.load_dataset({name!r}).name = 'new_name'")
     return 0
 
 
@@ -73,6 +88,106 @@ def _cmd_delete(args: argparse.Namespace) -> int:
     store.delete_dataset(args.name)
     print(f"Deleted dataset {args.name!r}.")
     return 0
+
+
+def _cmd_release(args: argparse.Namespace) -> int:
+    from sda2.curation import releases
+
+    if args.list:
+        infos = releases.list_releases(args.name)
+        if not infos:
+            print(f"{args.name!r} has no releases yet. Make one with `sda2 release {args.name} --version v1`.")
+        for r in infos:
+            print(f"{r.version}\t{r.created_at:%Y-%m-%d %H:%M} UTC\t{r.created_by}\t{r.samples:,} samples\t"
+                  f"{r.excluded:,} excluded\tguideline {r.guideline}\t{r.notes}")
+        return 0
+    if not args.version:
+        raise ValueError("Which version? Fix: pass --version, e.g. `sda2 release NAME --version v1` "
+                         "(or --list to see the releases).")
+    info = releases.create_release(args.name, args.version, args.by or os.environ.get("USER") or "cli",
+                                   notes=args.notes or "", guideline_version=args.guideline)
+    print(f"Released {info.dataset}@{info.version}: {info.samples:,} samples ({info.excluded:,} excluded, "
+          f"{info.ambiguous:,} ambiguous), {info.stored_rows:,} rows stored"
+          f"{'' if info.full else f' (changes since {info.parent})'}; guideline {info.guideline}.")
+    return 0
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from sda2.curation import release_diff, releases
+
+    name, old = releases.parse_ref(args.old)
+    if old is None:
+        raise ValueError(f"{args.old!r} names no release. Fix: write NAME@VERSION, e.g. {name}@v1.")
+    new = releases.parse_ref(args.new)[1] if args.new else None
+    result = release_diff.diff(name, old, new)
+    print(result.describe())
+    if args.csv:
+        result.to_csv(args.csv)
+        print(f"Changes written to {args.csv}.")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from sda2 import export
+
+    report = export.export_dataset(args.ref, args.format, args.out, include_excluded=args.include_excluded,
+                                   allow_cross_split=args.allow_cross_split)
+    print(report.summary())
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from sda2.report import quality_report
+
+    path = quality_report.write_report(args.ref, args.out, pdf=args.pdf)
+    print(f"Quality report written to {path}" + (f" and {Path(path).with_suffix('.pdf')}" if args.pdf else "") + ".")
+    return 0
+
+
+def _add_hand_off(sub) -> None:
+    release = sub.add_parser("release", help="snapshot a dataset as an immutable, versioned release (or --list)")
+    release.add_argument("name", type=_dataset_name, help="the dataset's name")
+    release.add_argument("--version", help="the release's version, e.g. v1 (letters, digits, '.', '_', '-')")
+    release.add_argument("--notes", help="what changed, for whom")
+    release.add_argument("--guideline", help="version of the labeling guideline the labels follow")
+    release.add_argument("--by", help="who makes the release (default: $USER)")
+    release.add_argument("--list", action="store_true", help="list the dataset's releases instead")
+    release.set_defaults(func=_cmd_release)
+
+    diff = sub.add_parser("diff", help="what changed between two releases, or a release and now")
+    diff.add_argument("old", help="NAME@VERSION of the older side")
+    diff.add_argument("new", nargs="?", help="NAME@VERSION of the newer side (default: the dataset now)")
+    diff.add_argument("--csv", help="also write the changes to this CSV file")
+    diff.set_defaults(func=_cmd_diff)
+
+    exp = sub.add_parser("export", help="export NAME or NAME@VERSION as imagefolder, coco, yolo, csv or fiftyone")
+    exp.add_argument("ref", help="NAME (the dataset now) or NAME@VERSION (a release)")
+    exp.add_argument("--format", required=True, choices=["imagefolder", "coco", "yolo", "csv", "fiftyone"])
+    exp.add_argument("--out", required=True, help="a new or empty folder")
+    exp.add_argument("--include-excluded", action="store_true", help="also export samples marked excluded")
+    exp.add_argument("--allow-cross-split", action="store_true",
+                     help="export even when near-duplicates span splits (warns instead of refusing)")
+    exp.set_defaults(func=_cmd_export)
+
+    report = sub.add_parser("report", help="write the quality report of NAME or NAME@VERSION (HTML, optional PDF)")
+    report.add_argument("ref", help="NAME (the dataset now) or NAME@VERSION (a release)")
+    report.add_argument("--out", required=True, help="the .html file to write")
+    report.add_argument("--pdf", action="store_true", help="also print it to PDF (headless Chromium)")
+    report.set_defaults(func=_cmd_report)
+
+
+def _dataset_name(text: str) -> str:
+    """argparse type of a dataset name: refused at parse time with the pattern and the fix."""
+    try:
+        return names.validate_dataset_name(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from sda2 import doctor
+
+    return doctor.run(repair=args.repair)
 
 
 def _mode(args: argparse.Namespace) -> str:
@@ -97,7 +212,8 @@ def _add_ingest(sub) -> None:
 
     def source(name: str, help_text: str, default_name: str) -> argparse.ArgumentParser:
         parser = sources.add_parser(name, help=help_text, description=help_text)
-        parser.add_argument("--name", help=f"dataset name (default: {default_name})")
+        parser.add_argument("--name", type=_dataset_name, help=f"dataset name (default: {default_name}); "
+                            f"{names.PATTERN}")
         _add_mode_flags(parser)
         parser.set_defaults(func=_cmd_ingest)
         return parser
@@ -147,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     app.set_defaults(func=_cmd_app)
 
     demo = sub.add_parser("demo", help="load the embedded default dataset (scikit-learn digits)")
-    demo.add_argument("--name", default="digits", help="dataset name (default digits)")
+    demo.add_argument("--name", type=_dataset_name, default="digits", help="dataset name (default digits)")
     _add_mode_flags(demo)
     demo.set_defaults(func=_cmd_demo)
 
@@ -157,16 +273,33 @@ def build_parser() -> argparse.ArgumentParser:
     lst.set_defaults(func=_cmd_list)
 
     delete = sub.add_parser("delete", help="delete a dataset")
-    delete.add_argument("name")
+    delete.add_argument("name", type=_dataset_name, help="the dataset's name (as `sda2 list` shows it)")
     delete.set_defaults(func=_cmd_delete)
+
+    _add_hand_off(sub)
+
+    doctor = sub.add_parser("doctor", help="find (and with --repair, repair) what killed processes left unfinished",
+                            description="List hidden datasets of killed imports, appends, compute runs, stuck "
+                                        "queue items, pending audit entries and orphan array folders. Exit status "
+                                        "0 when nothing is left to repair.")
+    doctor.add_argument("--repair", action="store_true", help="repair what was found (work of live processes "
+                                                                "is left alone)")
+    doctor.set_defaults(func=_cmd_doctor)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    import pymongo.errors
+
+    from sda2 import database
+
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0
+    except pymongo.errors.ConnectionFailure as exc:
+        print(f"sda2: {database.unreachable(exc)}", file=sys.stderr)
+        return 3
     except (KeyError, ValueError, RuntimeError) as exc:
         print(f"sda2: {exc}", file=sys.stderr)
         return 2

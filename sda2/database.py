@@ -18,6 +18,9 @@ from pathlib import Path
 from sda2 import config
 
 
+SELECTION_TIMEOUT_MS = 5000  # how long a call waits for the project's own mongod before it says it is down
+
+
 class DatabaseError(RuntimeError):
     """The database could not be found, started or reached; the message says how to fix it."""
 
@@ -56,6 +59,38 @@ def _serving_dbpath(uri: str) -> str | None:
         client.close()
 
 
+def _was_killed(dbpath: Path) -> bool:
+    """True when the last mongod on ``dbpath`` did not shut down cleanly (it leaves its lock file non-empty)."""
+    lock = dbpath / "mongod.lock"
+    return lock.exists() and lock.stat().st_size > 0
+
+
+def repair_counts(uri: str) -> dict[str, int]:
+    """Correct the fast count of every collection (wrong after a kill -9 of mongod); {"db.coll": documents}.
+
+    FiftyOne's ``len(dataset)`` reads MongoDB's stored count, which an unclean shutdown can leave stale (a
+    50,000-sample dataset was listed with 0). ``validate`` scans a collection and stores the true count.
+    """
+    import pymongo.errors
+
+    client = _client(uri, timeout_ms=5000)
+    counts = {}
+    try:
+        for db_name in client.list_database_names():
+            if db_name in ("admin", "local", "config"):
+                continue
+            db = client[db_name]
+            for name in db.list_collection_names(filter={"type": "collection"}):
+                try:
+                    result = db.command("validate", name)
+                    counts[f"{db_name}.{name}"] = int(result.get("nrecords", 0))
+                except pymongo.errors.OperationFailure:
+                    continue  # a collection dropped meanwhile, or a view
+    finally:
+        client.close()
+    return counts
+
+
 def _start_mongod(dbpath: Path, port: int) -> None:
     dbpath.mkdir(parents=True, exist_ok=True)
     log = dbpath.parent / "mongod.log"
@@ -82,11 +117,14 @@ def ensure_running(timeout_s: float = 30.0) -> str:
             fcntl.flock(lock, fcntl.LOCK_EX)
             served = _serving_dbpath(uri)
             if served is None:
+                killed = _was_killed(dbpath)
                 _start_mongod(dbpath, port)
                 deadline = time.monotonic() + timeout_s
                 while served is None and time.monotonic() < deadline:
                     time.sleep(0.2)
                     served = _serving_dbpath(uri)
+                if served is not None and killed:
+                    repair_counts(uri)
     if served is None:
         raise DatabaseError(
             f"MongoDB did not start on port {port} within {timeout_s:.0f} s; see {config.home() / 'mongod.log'}. "
@@ -118,8 +156,46 @@ def stop() -> bool:
 
 
 def own_uri() -> str:
-    """The URI of the project's own mongod (whether or not it runs yet)."""
-    return f"mongodb://127.0.0.1:{config.db_port()}"
+    """The URI of the project's own mongod (whether or not it runs yet); gives up on it after 5 s, not 30."""
+    return f"mongodb://127.0.0.1:{config.db_port()}/?serverSelectionTimeoutMS={SELECTION_TIMEOUT_MS}"
+
+
+def check_answers(uri: str, timeout_ms: int = 3000) -> None:
+    """Raise :class:`DatabaseError` with the fix unless the MongoDB at ``uri`` answers a ping in time."""
+    import pymongo.errors
+
+    client = _client(uri, timeout_ms)
+    try:
+        client.admin.command("ping")
+    except pymongo.errors.PyMongoError as exc:
+        raise unreachable(exc, uri) from None
+    finally:
+        client.close()
+
+
+def unreachable(exc: BaseException, uri: str | None = None) -> DatabaseError:
+    """A :class:`DatabaseError` for a failed database call: what failed, where, and how to fix it."""
+    uri = uri or os.environ.get("FIFTYONE_DATABASE_URI") or own_uri()
+    shown = uri.split("@")[-1]  # never print credentials
+    if config.user_database_uri() and os.environ.get("SDA2_OWN_DB_URI") != config.user_database_uri():
+        fix = ("check that your MongoDB (FIFTYONE_DATABASE_URI) is running and reachable, or unset "
+               "FIFTYONE_DATABASE_URI to use sda2's own database")
+    else:
+        fix = (f"run the command again: sda2 restarts its own database (log: {config.home() / 'mongod.log'}); "
+               "`sda2 doctor` checks what is stored")
+    first = str(exc).split(",")[0].split("\n")[0][:200]
+    return DatabaseError(f"The database at {shown} is not answering ({type(exc).__name__}: {first}). Fix: {fix}.")
+
+
+def ensure_database() -> str:
+    """Before work that needs the database: restart the project's own mongod if it died, or raise clearly.
+
+    Cheap when all is well (one ping); the app calls it on every page run and the CLI on every command.
+    """
+    uri = ensure_running()
+    if uri != own_uri():
+        check_answers(uri)
+    return uri
 
 
 def export_environment() -> None:

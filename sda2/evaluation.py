@@ -4,7 +4,7 @@
     ev.accuracy, ev.per_class, ev.confusion, ev.top_confusions
     ev.threshold_curve("7"); ev.lowest_threshold("7", 0.99)
     sda2.failure_by("digits", "split")        # error rate per split, with a Wilson interval
-    sda2.save_thresholds("digits", {"7": 0.93})
+    sda2.save_thresholds("digits", {"7": 0.93}, annotator="alice")   # audited
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import pandas as pd
 from sda2 import store
 from sda2.analysis import evaluation as metrics
 from sda2.analysis import thresholds as thr
+from sda2.curation import audit, saved_thresholds
 
-THRESHOLDS_KEY = "sda2_thresholds"
 TAGS = "tags"
 
 
@@ -208,23 +208,23 @@ def failure_by(dataset_or_name, field_or_tag: str, pred_field: str = "prediction
                                  [c for c, k in zip(categories, keep) if k], confidence)
 
 
-def save_thresholds(dataset_or_name, thresholds: dict[str, float], gt_field: str = "ground_truth") -> dict:
-    """Store per-class confidence thresholds with the dataset (merged into earlier ones); returns them all."""
+def save_thresholds(dataset_or_name, thresholds: dict[str, float], gt_field: str = "ground_truth",
+                    annotator: str | None = None, reason: str = "") -> dict:
+    """Store per-class confidence thresholds with the dataset (merged into earlier ones, one atomic, audited
+    update by ``annotator``); returns them all."""
     dataset = store.as_dataset(dataset_or_name)
+    audit.annotator_name(annotator)
     known = set(store.classes(dataset, gt_field))
-    unknown = sorted(set(thresholds) - known)
+    unknown = sorted(set(map(str, thresholds)) - known)
     if unknown:
         raise ValueError(f"Unknown classes {unknown} for {dataset.name!r}. Fix: use class names from "
                          f"{sorted(known)[:10]}.")
     bad = {c: t for c, t in thresholds.items() if not 0 <= float(t) <= 1}
     if bad:
         raise ValueError(f"Thresholds must be confidences in [0, 1]; got {bad}.")
-    merged = {**load_thresholds(dataset), **{str(c): float(t) for c, t in thresholds.items()}}
-    dataset.info = {**dataset.info, THRESHOLDS_KEY: merged}
-    dataset.save()
-    return merged
+    return saved_thresholds.save(dataset, thresholds, annotator, reason)
 
 
 def load_thresholds(dataset_or_name) -> dict[str, float]:
     """The per-class confidence thresholds saved with the dataset ({} when none)."""
-    return dict(store.as_dataset(dataset_or_name).info.get(THRESHOLDS_KEY) or {})
+    return saved_thresholds.load(store.as_dataset(dataset_or_name))

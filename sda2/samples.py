@@ -261,9 +261,9 @@ def class_probabilities(dataset, sample_id: str, prediction_field: str,
     ds = collection._dataset
     classes = _prediction_classes(ds, prediction_field, label_field)
     for key in (k.format(field=prediction_field) for k in PROBABILITY_KEYS):
-        if arrays.exists(ds.name, key):
-            _, rows = arrays.load(ds.name, key, ids=[sample_id])
-            names = arrays.info(ds.name, key).get("classes") or classes
+        if arrays.exists(ds, key):
+            _, rows = arrays.load(ds, key, ids=[sample_id])
+            names = arrays.info(ds, key).get("classes") or classes
             if len(names) == rows.shape[1] and not np.isnan(rows[0]).all():
                 return _series(rows[0], names)
     label = ds[sample_id][prediction_field]

@@ -2,7 +2,7 @@
 
     ids = sda2.select_samples("digits", "hybrid", 200, tag="unlabeled")   # sample ids, in the order picked
     sda2.compare_selection("digits", ids, sda2.pool_ids("digits", tag="unlabeled")).classes
-    sda2.save_selection("digits", ids, tag="batch-3")                     # or saved_view="batch-3"
+    sda2.save_selection("digits", ids, tag="batch-3", annotator="alice")  # or saved_view="batch-3"
     sda2.export_selection("digits", ids, "batch-3.csv")                   # filepath and id per row
 
 Inputs are read in bulk: embeddings from ``sda2.arrays`` (the best stored key unless one is named),
@@ -94,7 +94,7 @@ def missing_inputs(dataset_or_name, strategy: str, embeddings_key: str | None = 
         raise ValueError(f"Unknown selection strategy {strategy!r}. Fix: use one of {', '.join(strategies.STRATEGIES)}.")
     dataset, _ = _dataset_and_view(dataset_or_name)
     needs = strategies.STRATEGIES[strategy]
-    has_probabilities = arrays.exists(dataset.name, probabilities_key(pred_field))
+    has_probabilities = arrays.exists(dataset, probabilities_key(pred_field))
     missing = []
     if "embeddings" in needs:
         try:
@@ -113,7 +113,7 @@ def missing_inputs(dataset_or_name, strategy: str, embeddings_key: str | None = 
 
 def _aligned(dataset, key: str, ids: list[str], what: str, fix: str) -> np.ndarray:
     """Rows of array ``key`` for ``ids``; an error naming how many samples lack a row, and the fix."""
-    _, values = arrays.load(dataset.name, key, ids=ids)
+    _, values = arrays.load(dataset, key, ids=ids)
     values = np.asarray(values, dtype=np.float64)
     missing = int((~np.isfinite(values).all(axis=tuple(range(1, values.ndim)))).sum())
     if missing:
@@ -159,11 +159,11 @@ def select_samples(dataset_or_name, strategy: str = "random", budget: int = 100,
     elif strategy == "class_balanced":  # given labels; predicted ones for pool samples without a label
         labels = _labels(dataset, label_field, ids)
         unlabeled = strategies.missing_labels(labels)
-        if unlabeled.any() and arrays.exists(dataset.name, prob_key):
+        if unlabeled.any() and arrays.exists(dataset, prob_key):
             rows = [ids[k] for k in np.flatnonzero(unlabeled)]
             proba = _aligned(dataset, prob_key, rows, "predicted probabilities",
                              f"run sda2.compute_predictions({dataset.name!r}) again.")
-            classes = np.asarray(arrays.info(dataset.name, prob_key)["classes"], dtype=object)
+            classes = np.asarray(arrays.info(dataset, prob_key)["classes"], dtype=object)
             labels[unlabeled] = classes[proba.argmax(axis=1)]
         inputs["labels"] = labels
     elif strategy == "random":
@@ -181,14 +181,14 @@ def select_samples(dataset_or_name, strategy: str = "random", budget: int = 100,
 
 
 def save_selection(dataset_or_name, ids, *, tag: str | None = None, saved_view: str | None = None,
-                   description: str | None = None, overwrite: bool = False) -> int:
+                   description: str | None = None, overwrite: bool = False, annotator: str | None = None) -> int:
     """Keep a selection as a sample tag and/or a FiftyOne saved view; the number of samples kept."""
     if not tag and not saved_view:
         raise ValueError("Say how to keep the selection: pass tag='…' and/or saved_view='…'.")
     dataset, _ = _dataset_and_view(dataset_or_name)
     count = 0
     if tag:
-        count = selections.tag_samples(dataset, ids, tag)
+        count = selections.tag_samples(dataset, ids, tag, annotator)
     if saved_view:
         count = len(selections.save_view(dataset, saved_view, ids, description=description, overwrite=overwrite))
     return count
@@ -278,8 +278,8 @@ def compare_selection(dataset_or_name, ids, pool, *, label_field: str = "ground_
         return SelectionComparison(classes, None, None, None)
     key = _embeddings_key(dataset, embeddings_key)
     points = None
-    if arrays.exists(dataset.name, projection.map_key(key)):
-        _, xy = arrays.load(dataset.name, projection.map_key(key), ids=pool)
+    if arrays.exists(dataset, projection.map_key(key)):
+        _, xy = arrays.load(dataset, projection.map_key(key), ids=pool)
         xy = np.asarray(xy, dtype=np.float64)
         if np.isfinite(xy).all():
             points = pd.DataFrame({"id": pool, "x": xy[:, 0], "y": xy[:, 1], "label": labels, "selected": selected})

@@ -53,3 +53,17 @@ def artifacts():
     """Folder for screenshots and other files a person should look at after the tests."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def private_copy(source, name: str, limit: int | None = None):
+    """A persistent copy of ``source`` (its first ``limit`` samples) named ``name``, without edit history.
+
+    A clone keeps the audit-entry ids that sda2 records on edited samples, but those entries live in the
+    source's log (a clone starts a log of its own), so tests that check data == log start without them.
+    """
+    from sda2.curation import audit
+
+    view = source if limit is None else source.limit(limit)
+    if audit.EDIT_IDS_FIELD in source.get_field_schema():
+        view = view.exclude_fields(audit.EDIT_IDS_FIELD)
+    return view.clone(name, persistent=True)

@@ -10,12 +10,13 @@ import pytest
 import fiftyone.core.odm as foo
 from sda2 import store
 from sda2.curation import audit, edits
+from tests.conftest import private_copy
 
 
 @pytest.fixture
 def ds(digits, dataset_name):
     """A private copy of the digits dataset with three logged decisions by two people."""
-    ds = digits.clone(dataset_name, persistent=True)
+    ds = private_copy(digits, dataset_name)
     a, b, c = ds.limit(3).values("id")
     edits.set_label(ds, a, "9", "alice", "tail of a 9, not a 0")
     edits.mark(ds, [b, c], "ambiguous", "bob", "too blurry")
@@ -64,9 +65,31 @@ def test_last_batch_and_last_setter(ds):
 
 
 def test_log_of_a_deleted_dataset_is_dropped(digits, dataset_name):
-    ds = digits.clone(dataset_name, persistent=True)
+    ds = private_copy(digits, dataset_name)
     edits.mark(ds, [ds.first().id], "reviewed", "alice")
     name = audit.PREFIX + str(ds._doc.id)
     store.delete_dataset(dataset_name)
     assert name in audit.drop_orphans()
     assert name not in foo.get_db_conn().list_collection_names()
+
+
+def test_reconcile_is_public_and_settles_by_the_ids_on_the_samples(ds):
+    """Pending entries of a dead writer: confirmed when their id is on the sample, removed when not."""
+    from datetime import datetime, timezone
+
+    from bson import ObjectId
+
+    a, b = ds.skip(5).limit(2).values("id")
+    coll = audit.collection(ds)
+    dead = {"host": __import__("socket").gethostname(), "pid": 2 ** 22 + 7, "started": "0"}
+    entries = [{"_id": ObjectId(), "sample_id": s, "field": "ground_truth", "old": ds[s].ground_truth.label,
+                "new": "0", "annotator": "zed", "annotator_key": "zed", "at": datetime.now(timezone.utc),
+                "batch_id": "crashed", "kind": "label", "undone": False, "applied": False, "owner": dead}
+               for s in (a, b)]
+    coll.insert_many(entries)
+    ds._sample_collection.update_one({"_id": ObjectId(a)}, {"$set": {"ground_truth.label": "0"},
+                                                            "$push": {audit.EDIT_IDS_FIELD: str(entries[0]["_id"])}})
+    counts = audit.reconcile(ds)
+    assert (counts["confirmed"], counts["removed"], counts["in_flight"]) == (1, 1, 0)
+    assert [e["sample_id"] for e in audit.find(ds, batch_id="crashed")] == [a]
+    assert audit.reconcile(ds)["checked"] == 0  # nothing left; running it again changes nothing

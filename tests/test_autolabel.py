@@ -10,6 +10,7 @@ import pytest
 import fiftyone as fo
 from sda2.curation import audit, autolabel
 from sda2.curation import queue as lq
+from tests.conftest import private_copy
 
 N, UNLABELED = 60, 20
 
@@ -17,7 +18,7 @@ N, UNLABELED = 60, 20
 @pytest.fixture
 def case(digits, dataset_name):
     """60 digits with predictions (some wrong, some unsure); the last 20 lose their label; thresholds saved."""
-    ds = digits.limit(N).clone(dataset_name, persistent=True)
+    ds = private_copy(digits, dataset_name, N)
     rng = np.random.default_rng(0)
     truth = ds.values("ground_truth.label")
     wrong = rng.random(N) < 0.25
@@ -72,6 +73,10 @@ def test_apply_writes_auto_labels_queues_the_rest_and_undo_restores(case):
     assert tagged.values(autolabel.CONFIDENCE_FIELD) == pytest.approx([0.95] * len(expect))
     log = audit.audit_log(ds)
     assert set(log["annotator"]) == {"auto-label"} and log["batch_id"].nunique() == 1
+    by_field = log.groupby("field")["sample_id"].apply(sorted).to_dict()  # label, tag and confidence: one batch
+    assert by_field == {f: sorted(result.sample_ids) for f in ("ground_truth", "tags:auto_label",
+                                                               autolabel.CONFIDENCE_FIELD)}
+    assert sorted(log.loc[log["field"] == autolabel.CONFIDENCE_FIELD, "new"]) == [0.95] * len(expect)
     assert result.queue == "rest" and result.rest == UNLABELED - len(expect)
     assert sorted(lq.items_frame(ds, "rest")["sample_id"]) == sorted(
         ids[i] for i in range(N - UNLABELED, N) if i not in expect)

@@ -10,6 +10,7 @@ from PIL import Image
 
 import fiftyone as fo
 from sda2 import arrays, store
+from sda2.analysis import copy_check
 from sda2.compute.duplicates import FINGERPRINT_SIZE, detect_duplicates, read_duplicate_groups
 
 
@@ -47,7 +48,7 @@ def test_fields_written_and_leaks_reported(leaky_digits):
         assert stored["crosses_split"][copy] and stored["crosses_split"][source]
         assert stored["is_exact_duplicate"][copy] == (kind == "exact")
     assert stored["duplicate_similarity"][pairs["exact"][1]] == 1.0
-    assert stored["duplicate_similarity"][pairs["bright"][1]] >= 0.99
+    assert stored["duplicate_similarity"][pairs["bright"][1]] >= copy_check.THRESHOLD  # verified on the images
     singles = [i for i, g in stored["duplicate_group"].items() if g == -1]
     assert all(stored["duplicate_similarity"][i] is None for i in singles)
     assert 0 < sum(ds.values("is_outlier")) <= 0.02 * len(ds)
@@ -68,7 +69,7 @@ def test_fingerprints_are_cached_and_reused(leaky_digits):
     marker[:, :] = 0
     marker[:, 0] = 1  # every sample "identical": proves the cache is what gets used
     arrays.save(ds.name, key, ids, marker)
-    frame = detect_duplicates(ds, progress=False, write=False, exact=False)
+    frame = detect_duplicates(ds, progress=False, write=False, exact=False, verify=False)  # the cut on fingerprints alone
     assert frame["duplicate_group"].nunique() == 1
 
 

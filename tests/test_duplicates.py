@@ -136,3 +136,25 @@ def test_fingerprint_of_unreadable_file_is_nan(tmp_path):
     bad.write_bytes(b"not an image")
     assert np.isnan(image_fingerprint(str(bad))).all()
     assert file_hash(str(tmp_path / "missing.png")) is None
+
+
+def test_all_zero_embeddings_form_one_group_and_are_not_outliers():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(40, 8)).astype(np.float32)
+    X[[5, 17, 30]] = 0.0  # e.g. blank images under pixel features
+    frame = find_duplicates(X, 0.999, k=5, outlier_fraction=0.05)
+    groups = frame.loc[[5, 17, 30], "duplicate_group"]
+    assert groups.nunique() == 1 and groups.iloc[0] >= 0
+    assert frame.loc[[17, 30], "is_duplicate"].all() and not frame.loc[5, "is_duplicate"]
+    assert (frame.loc[[5, 17, 30], "duplicate_similarity"] == 1.0).all()
+    assert frame.loc[[5, 17, 30], "outlier_score"].isna().all()
+    assert not frame.loc[[5, 17, 30], "is_outlier"].any()
+    assert frame.attrs["zero_embeddings"] == 3
+    everything_zero = find_duplicates(np.zeros((10, 4), dtype=np.float32), 0.99, k=3)
+    assert not everything_zero["is_outlier"].any() and everything_zero["duplicate_group"].nunique() == 1
+
+
+@pytest.mark.parametrize("bad_k", [0, -1, 2.5, True])
+def test_k_must_be_a_positive_whole_number(bad_k):
+    with pytest.raises(ValueError, match="k is the number of nearest neighbours"):
+        find_duplicates(np.eye(5, dtype=np.float32), 0.99, k=bad_k)

@@ -9,13 +9,15 @@ import pytest
 from bson import ObjectId
 
 import fiftyone as fo
+from sda2 import store
 from sda2.curation import audit, edits, views
+from tests.conftest import private_copy
 
 
 @pytest.fixture
 def ds(digits, dataset_name):
     """A private copy of the digits dataset."""
-    return digits.clone(dataset_name, persistent=True)
+    return private_copy(digits, dataset_name)
 
 
 def _stored(ds, sample_id, field="ground_truth"):
@@ -188,3 +190,103 @@ def test_multilabel_set_and_undo(dataset_name, digits):
     edits.undo(ds, edit_id, "alice")
     ds.reload()
     assert [c.label for c in ds.first().ground_truth.classifications] == ["cat"]
+
+
+def test_edit_ids_on_the_sample_and_fiftyone_reads_it(ds):
+    sid = ds.first().id
+    edit_id = edits.set_label(ds, sid, "3" if ds.first().ground_truth.label != "3" else "4", "alice")
+    ds.reload()
+    assert ds[sid][audit.EDIT_IDS_FIELD] == [edit_id]  # FiftyOne loads and shows the declared field
+    assert ds.values(audit.EDIT_IDS_FIELD).count(None) == len(ds) - 1
+    assert ds.clone().first().ground_truth is not None  # cloning a dataset with the field works
+
+
+def test_writes_are_journaled(ds):
+    concern = store.durable(audit.collection(ds)).write_concern.document
+    assert concern["j"] is True
+
+
+def test_no_expectation_never_conflicts_and_logs_what_it_replaced(ds):
+    sid = ds.first().id
+    errors, barrier = [], threading.Barrier(4)
+
+    def write(name, label):
+        barrier.wait()
+        for _ in range(5):
+            try:
+                edits.set_label(ds, sid, label, name, "no expectation")
+            except Exception as exc:  # noqa: BLE001  (any error fails the test below)
+                errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(f"w{k}", str(k))) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    stored = ds._sample_collection.find_one({"_id": ObjectId(sid)})
+    chain = [audit.find(ds, _id=ObjectId(e))[0] for e in stored[audit.EDIT_IDS_FIELD]]
+    assert all(a["new"] == b["old"] for a, b in zip(chain, chain[1:]))  # each replaced what was there
+    assert chain[-1]["new"] == stored["ground_truth"]["label"]
+
+
+def test_annotator_names_are_one_person_however_typed(ds):
+    sid = ds.first().id
+    old = ds.first().ground_truth.label
+    edits.set_label(ds, sid, "3" if old != "3" else "4", "  Alice ", "x")
+    log = audit.audit_log(ds, annotator="ALICE")
+    assert len(log) == 1 and log.iloc[0]["annotator"] == "Alice"
+    assert len(edits.undo_last(ds, "alice")) == 1 and _stored(ds, sid)[0] == old
+
+
+@pytest.mark.parametrize("call", [
+    lambda ds, sid, who: edits.set_label(ds, sid, "3", who),
+    lambda ds, sid, who: edits.set_labels(ds, {sid: "3"}, who),
+    lambda ds, sid, who: edits.mark(ds, [sid], "reviewed", who),
+    lambda ds, sid, who: edits.tag(ds, [sid], "check", who),
+    lambda ds, sid, who: edits.review(ds, sid, "keep", who),
+    lambda ds, sid, who: edits.undo_last(ds, who),
+    lambda ds, sid, who: __import__("sda2").save_thresholds(ds, {"3": 0.5}, annotator=who),
+], ids=["set_label", "set_labels", "mark", "tag", "review", "undo_last", "save_thresholds"])
+def test_a_blank_annotator_is_refused_everywhere(ds, call):
+    for who in ("", "   ", None):
+        with pytest.raises(ValueError, match="annotator's name"):
+            call(ds, ds.first().id, who)
+    assert audit.audit_log(ds).empty
+
+
+def test_tags_are_audited_and_undoable(ds):
+    ids = ds.limit(3).values("id")
+    result = edits.tag(ds, ids, " check-later ", "alice", "odd strokes")
+    assert len(result) == 3 and len(ds.match_tags("check-later")) == 3
+    assert set(audit.audit_log(ds)["kind"]) == {"tag"}
+    assert len(edits.tag(ds, ids, "check-later", "bob")) == 0  # already tagged: nothing written or logged
+    assert len(edits.untag(ds, ids[:1], "check-later", "bob")) == 1
+    assert len(ds.match_tags("check-later")) == 2
+    edits.undo_last(ds, "bob")
+    edits.undo_last(ds, "alice")
+    assert len(ds.match_tags("check-later")) == 0
+    with pytest.raises(ValueError, match="tag needs a name"):
+        edits.tag(ds, ids, " ", "alice")
+
+
+def test_undo_last_names_a_batch_it_cannot_undo_and_can_pass_it(ds):
+    a, b = ds.limit(2).values("id")
+    old_a, old_b = ds[a].ground_truth.label, ds[b].ground_truth.label
+    first = edits.set_label(ds, b, "3" if old_b != "3" else "4", "alice")
+    second = edits.set_labels(ds, {a: "5" if old_a != "5" else "6"}, "alice").batch_id
+    edits.set_label(ds, a, "7" if old_a != "7" else "8", "bob")  # bob changed alice's last edit
+    for _ in range(2):  # the same answer each time, no endless retry
+        with pytest.raises(edits.EditConflict, match=f"Cannot undo alice's last batch {second}.*skip=") as info:
+            edits.undo_last(ds, "alice")
+        assert info.value.batch_id == second
+    result = edits.undo_last(ds, "alice", skip=[second])
+    assert result.edit_ids and _stored(ds, b)[0] == old_b
+    assert audit.find(ds, _id=ObjectId(first))[0]["undone"]
+
+
+def test_duplicate_changes_in_one_batch_are_refused(ds):
+    sid = ds.first().id
+    with pytest.raises(ValueError, match="appears twice"):
+        edits.set_labels(ds, [(sid, "3"), (sid, "4")], "alice")
+    assert audit.audit_log(ds).empty

@@ -8,7 +8,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 
-from sda2 import arrays, config, store
+from sda2 import arrays, store
 from sda2.compute.effnet import auto_input_size
 from sda2.compute.embeddings import compute_embeddings, embedding_keys, import_embeddings, load_embeddings
 
@@ -53,10 +53,10 @@ def test_effnet_embeddings_shape_alignment_and_resume(small):
     np.testing.assert_allclose(values2[20:30], values[20:30], atol=1e-4)
 
     # nothing left to do: no recompute, the file is not even rewritten
-    mtime = (config.arrays_dir(name) / f"{first.key}.npy").stat().st_mtime_ns
+    mtime = (arrays.folder(name) / f"{first.key}.npy").stat().st_mtime_ns
     third = compute_embeddings(name, progress=False)
     assert (third.computed, third.reused) == (0, 64)
-    assert (config.arrays_dir(name) / f"{first.key}.npy").stat().st_mtime_ns == mtime
+    assert (arrays.folder(name) / f"{first.key}.npy").stat().st_mtime_ns == mtime
 
     with pytest.raises(ValueError, match="input_size=112.*another key"):
         compute_embeddings(name, input_size=64, progress=False)

@@ -87,3 +87,33 @@ def test_given_classes_skip_unknown_folders_and_append_adds(tmp_path, dataset_na
     ds = store.open_dataset(dataset_name)
     assert ds.count_values("ground_truth.label") == {"cat": 1, "dog": 1}
     assert store.classes(ds) == ["cat", "dog"]
+
+
+def test_a_linked_folder_already_walked_is_imported_once(tmp_path, dataset_name):
+    root = tmp_path / "pets"
+    _image(root / "cat" / "a.png")
+    _image(root / "cat" / "b.png")
+    _image(root / "dog" / "c.png")
+    (root / "aaa_cat").symlink_to(root / "cat")  # sorts first, yet the real folder wins
+    (root / "everything").symlink_to(root)  # a link around the whole tree
+    _image(tmp_path / "elsewhere" / "owl" / "d.png")
+    (root / "owl").symlink_to(tmp_path / "elsewhere" / "owl")  # a link to a folder not walked: followed once
+    (root / "owl2").symlink_to(tmp_path / "elsewhere" / "owl")
+    report = import_folder(root, dataset_name)
+    ds = store.open_dataset(dataset_name)
+    assert report.loaded == 4 and len(ds) == 4
+    assert ds.count_values("ground_truth.label") == {"cat": 2, "dog": 1, "owl": 1}
+    reasons = {s.item.rsplit("/", 1)[1]: s.reason for s in report.skipped}
+    assert set(reasons) == {"aaa_cat", "everything", "owl2"}
+    assert all("already imported" in r and "Remove the link" in r for r in reasons.values())
+
+
+def test_a_linked_split_folder_is_imported_once(tmp_path, dataset_name):
+    root = tmp_path / "data"
+    _image(root / "test" / "cat" / "a.png")
+    _image(root / "train" / "dog" / "b.png")
+    (root / "dev").symlink_to(root / "test")  # sorts before test
+    report = import_folder(root, dataset_name)
+    ds = store.open_dataset(dataset_name)
+    assert report.loaded == 2 and ds.count_values("split") == {"test": 1, "train": 1}
+    assert [s.item for s in report.skipped] == [str(root / "dev" / "cat")]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import shutil
 import struct
 
 import numpy as np
@@ -51,10 +50,12 @@ def test_gzip_and_plain_idx_and_append_of_a_second_file(tmp_path, dataset_name):
     assert ds.count_values("split") == {"train": 6, "test": 3}
     paths = set(ds.values("filepath"))
     assert len(paths) == 9  # the two files never share a PNG path
-    assert {os.path.dirname(p) for p in paths} == {str(config.media_dir(dataset_name) / "train-images-idx3-ubyte"),
-                                                   str(config.media_dir(dataset_name) / "t10k-images-idx3-ubyte")}
+    train_media, test_media = store.owned_media(ds)  # each import wrote its PNGs into its own media folder
+    assert {os.path.dirname(p) for p in paths} == {str(config.media_dir(train_media) / "train-images-idx3-ubyte"),
+                                                   str(config.media_dir(test_media) / "t10k-images-idx3-ubyte")}
     assert ds.bounds("metadata.width") == (4, 4) and ds.bounds("metadata.height") == (5, 5)
-    shutil.rmtree(config.media_dir(dataset_name))
+    store.delete_dataset(dataset_name)  # the PNGs sda2 wrote go with the dataset
+    assert not config.media_dir(train_media).exists() and not config.media_dir(test_media).exists()
 
 
 def test_bad_idx_input_gets_clear_errors(tmp_path, dataset_name):

@@ -181,3 +181,8 @@ def test_detection_hints_known_answers():
 def test_detection_input_lengths_checked():
     with pytest.raises(ValueError, match="one entry"):
         find_detection_issues([["cat"]], [], [[]], [[]], [[]])
+
+
+def test_empty_input_gets_a_clear_message():
+    with pytest.raises(ValueError, match="No samples: labels is empty"):
+        find_label_issues([], np.zeros((0, 3)))

@@ -73,7 +73,7 @@ def test_page_shows_the_split_only_and_flags_a_stale_map(digits, dataset_name):
     ds = clone(digits, dataset_name)
     store_pixel_embeddings(ds)
     at = page(ds, prediction_field=None)
-    assert "no map of 'embeddings_pixels' yet" in at.info[0].value and not at.get("plotly_chart")
+    assert "no map of 'embeddings\\_pixels' yet" in at.info[0].value and not at.get("plotly_chart")
 
     projection.compute_map(ds, method="pca")  # any stored map of the current embeddings is shown
     at = page(ds, prediction_field=None, split="test")

@@ -60,7 +60,7 @@ def test_page_shows_metrics_confusions_failures_and_thresholds(copy):
     assert {m.label: m.value for m in at.metric}["Threshold found"] == f"{choice.threshold:.3f}"
     at.button(key="save_threshold").click().run()
     assert not at.exception
-    assert store.open_dataset(copy.name).info["sda2_thresholds"] == {"8": pytest.approx(choice.threshold)}
+    assert evaluation.load_thresholds(copy.name) == {"8": pytest.approx(choice.threshold)}
 
 
 def test_empty_state_computes_embeddings_and_predictions(digits, dataset_name):

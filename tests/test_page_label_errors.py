@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import numpy as np
@@ -100,8 +99,19 @@ def test_empty_state_without_label_issue_fields(digits, dataset_name):
     digits.clone(dataset_name, persistent=True)
     at = _open(dataset_name)
     assert any("No label issues" in i.value for i in at.info)
-    if importlib.util.find_spec("sda2.compute.label_issues"):
-        assert at.button(key="run_detect_label_issues").label == "Find label issues now"
+    assert at.button(key="run_detect_label_issues").label == "Find label issues now"
+
+
+def test_find_label_issues_now_computes_them(digits, dataset_name):
+    from sda2.compute.predictions import compute_predictions
+
+    ds = digits.clone(dataset_name, persistent=True)
+    compute_predictions(ds)
+    at = _open(dataset_name)
+    at.button(key="run_detect_label_issues").click().run()
+    assert not at.exception and not any("No label issues" in i.value for i in at.info)
+    flagged = store.open_dataset(dataset_name).count_values("is_label_issue").get(True, 0)
+    assert flagged > 0 and at.button(key="decide_accept")  # the review of the worst suspect is on the page
 
 
 def test_choose_another_label(suspects):

@@ -21,9 +21,11 @@ def app_path() -> str:
     return str(ROOT / "app.py")
 
 
-def _open(app_path: str, name: str) -> AppTest:
+def _open(app_path: str, name: str, viewer: str = "reviewer") -> AppTest:
+    """The page as ``viewer`` sees it (adjudication needs a name; "reviewer" answered nothing here)."""
     at = AppTest.from_file(app_path, default_timeout=60)
     at.session_state["dataset"] = name
+    at.session_state["annotator"] = viewer
     at.run().switch_page(PAGE).run()
     assert not at.exception, at.exception
     return at

@@ -46,12 +46,12 @@ def _shown(at: AppTest) -> str:
 
 
 @pytest.fixture(scope="module")
-def predicted():
+def predicted(tmp_path_factory):
     """60 digits with predictions from logits, the first 15 deliberately wrong."""
     name = "t_page_samples_pred"
     if name in store.list_datasets():
         store.delete_dataset(name)
-    write_dataset(name, digits_records()[:60], "classification", classes=[str(c) for c in range(10)])
+    write_dataset(name, digits_records(tmp_path_factory.mktemp("digits"))[:60], "classification", classes=[str(c) for c in range(10)])
     ds = store.open_dataset(name)
     truth = np.array([int(v) for v in ds.values("ground_truth.label")])
     predicted = np.where(np.arange(60) < 15, (truth + 3) % 10, truth)

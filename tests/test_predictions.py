@@ -95,14 +95,63 @@ def test_failure_by_field_label_and_tag(predicted):
 
 def test_thresholds_saved_with_the_dataset(copy):
     assert evaluation.load_thresholds(copy.name) == {}
-    evaluation.save_thresholds(copy.name, {"7": 0.9})
-    assert evaluation.save_thresholds(copy, {"1": 0.5}) == {"7": 0.9, "1": 0.5}
-    assert store.open_dataset(copy.name).info["sda2_thresholds"] == {"7": 0.9, "1": 0.5}
+    evaluation.save_thresholds(copy.name, {"7": 0.9}, annotator="alice")
+    assert evaluation.save_thresholds(copy, {"1": 0.5}, annotator="bob") == {"7": 0.9, "1": 0.5}
+    assert evaluation.load_thresholds(store.open_dataset(copy.name)) == {"7": 0.9, "1": 0.5}
     with pytest.raises(ValueError, match="Unknown classes"):
-        evaluation.save_thresholds(copy.name, {"cat": 0.5})
+        evaluation.save_thresholds(copy.name, {"cat": 0.5}, annotator="alice")
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        evaluation.save_thresholds(copy.name, {"7": 1.5})
+        evaluation.save_thresholds(copy.name, {"7": 1.5}, annotator="alice")
+    with pytest.raises(ValueError, match="annotator"):
+        evaluation.save_thresholds(copy.name, {"7": 0.2})
     assert evaluation.load_thresholds(copy.name) == {"7": 0.9, "1": 0.5}
+
+
+def test_predictions_are_never_written_into_labels(copy, tmp_path):
+    """ground_truth, another human label field and a non-label field are refused, naming the field and the fix."""
+    labels = copy.values("ground_truth.label")
+    copy.clone_sample_field("ground_truth", "reviewed_labels")
+    table = one_hot_table(copy)
+    for field, message in (("ground_truth", "holds the labels"), ("reviewed_labels", "labels no prediction run"),
+                           ("split", "holds other data")):
+        with pytest.raises(ValueError, match=f"'{field}'.*{message}") as info:
+            import_predictions(copy, table, pred_field=field)
+        assert "replace_labels_from_predictions" in str(info.value) or field == "split"
+    with pytest.raises(ValueError, match="'ground_truth'.*replace_labels_from_predictions"):
+        compute_predictions(copy, pred_field="ground_truth", compute_missing=False)
+    assert copy.values("ground_truth.label") == labels == copy.values("reviewed_labels.label")
+    import_predictions(copy, table)
+    import_predictions(copy, table)  # a prediction field written by a prediction run may be written again
+    assert copy.values("predictions.label") == labels
+
+
+def test_replace_labels_from_predictions_is_audited_and_undoable(copy):
+    import sda2
+    from sda2.curation import audit
+
+    truth = copy.values("ground_truth.label")
+    table = one_hot_table(copy, key="id")
+    flip = np.arange(len(table)) % 50 == 0  # 1 in 50 predicted as another class, half of those unsure
+    P = table[CLASSES].to_numpy().copy()
+    for i in np.flatnonzero(flip):
+        P[i] = 0.0
+        P[i, (CLASSES.index(truth[i]) + 1) % 10] = 0.9 if i % 100 == 0 else 0.6
+        P[i, CLASSES.index(truth[i])] = 1 - P[i].sum()
+    import_predictions(copy, pd.DataFrame(P, columns=CLASSES).assign(id=table["id"]))
+    predicted = copy.values("predictions.label")
+    sure = [i for i in np.flatnonzero(flip) if i % 100 == 0]
+    with pytest.raises(ValueError, match="annotator"):
+        sda2.replace_labels_from_predictions(copy, " ")
+    result = sda2.replace_labels_from_predictions(copy, "Alice", min_confidence=0.8, reason="trust the model")
+    assert len(result) == len(sure) and not result.conflicts
+    now = copy.values("ground_truth.label")
+    assert [i for i, (a, b) in enumerate(zip(now, truth)) if a != b] == sure
+    assert all(now[i] == predicted[i] for i in sure)
+    log = audit.audit_log(copy)
+    assert set(log["batch_id"]) == {result.batch_id} and set(log["annotator"]) == {"Alice"}
+    assert sorted(log["old"]) == sorted(truth[i] for i in sure)
+    sda2.undo_last(copy, "alice")  # the same person, however typed
+    assert copy.values("ground_truth.label") == truth
 
 
 def test_compute_without_embeddings_names_the_fix(copy):

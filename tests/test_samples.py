@@ -27,12 +27,12 @@ def _drop(name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def scored():
+def scored(tmp_path_factory):
     """300 digits with predictions (logits, 1 in 4 wrong), a tied score field, and tags on some samples."""
     name = "t_samples_scored"
     _drop(name)
     rng = np.random.default_rng(7)
-    records = digits_records()[:N]
+    records = digits_records(tmp_path_factory.mktemp("digits"))[:N]
     for r in records:
         r.fields = {"score": float(np.round(rng.random(), 1))}  # rounded: many ties, to test stable paging
     write_dataset(name, records, "classification", classes=[str(c) for c in range(10)])

@@ -83,7 +83,7 @@ def test_diversity_is_seeded_by_labeled_samples_outside_the_pool(ready):
 def test_pool_by_tag_and_saved_view(ds):
     pixel_features(ds)
     ids = ds.values("id")
-    sel.save_selection(ds.name, ids[:300], tag="unlabeled")
+    sel.save_selection(ds.name, ids[:300], tag="unlabeled", annotator="alice")
     sel.save_selection(ds.name, ids[200:500], saved_view="batch")
     assert sel.pool_choices(ds.name) == {"split": ["test", "train"], "tag": ["unlabeled"], "saved view": ["batch"]}
     picked = sel.select_samples(ds.name, "diversity", 30, tag="unlabeled")
@@ -129,7 +129,7 @@ def test_save_export_and_compare(ds, tmp_path):
     pixel_features(ds)
     pool = ds.match(F("split") == "test").values("id")
     ids = sel.select_samples(ds.name, "diversity", 50, split="test", seed_with_labeled=False)
-    assert sel.save_selection(ds.name, ids, tag="batch-1", saved_view="batch-1") == 50
+    assert sel.save_selection(ds.name, ids, tag="batch-1", saved_view="batch-1", annotator="alice") == 50
     fresh = store.open_dataset(ds.name)
     assert sorted(fresh.match_tags("batch-1").values("id")) == sorted(ids)
     assert sorted(fresh.load_saved_view("batch-1").values("id")) == sorted(ids)

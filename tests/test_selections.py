@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import sda2
 from sda2 import store
 from sda2.curation import selections
 
@@ -16,11 +17,16 @@ def ds(digits, dataset_name):
 
 def test_tag_selection_is_stored_and_seen_by_a_fresh_load(ds):
     ids = ds.values("id")[:25]
-    assert selections.tag_samples(ds.name, ids + ids[:3], "  cluster-7 ") == 25  # repeats count once
+    assert selections.tag_samples(ds.name, ids + ids[:3], "  cluster-7 ", "alice") == 25  # repeats count once
     fresh = store.open_dataset(ds.name)
     assert sorted(fresh.match_tags("cluster-7").values("id")) == sorted(ids)
     assert fresh.count_sample_tags() == {"cluster-7": 25}
-    assert selections.tag_samples(ds, ids[:5], "cluster-7") == 5  # tagging again keeps one tag per sample
+    log = sda2.audit_log(ds)
+    assert len(log) == 25 and set(log["annotator"]) == {"alice"} and set(log["field"]) == {"tags:cluster-7"}
+    sda2.undo_last(ds, "alice")
+    assert store.open_dataset(ds.name).count_sample_tags() == {}
+    assert selections.tag_samples(ds, ids, "cluster-7", "alice") == 25
+    assert selections.tag_samples(ds, ids[:5], "cluster-7", "alice") == 5  # tagging again keeps one tag per sample
     assert fresh.count_sample_tags() == {"cluster-7": 25}
 
 
@@ -47,13 +53,13 @@ def test_saved_view_round_trip(ds):
 def test_bad_selections_change_nothing(ds):
     ids = ds.values("id")[:10]
     with pytest.raises(ValueError, match="selection is empty"):
-        selections.tag_samples(ds, [], "x")
+        selections.tag_samples(ds, [], "x", "alice")
     with pytest.raises(ValueError, match="tag name is empty"):
-        selections.tag_samples(ds, ids, "  ")
+        selections.tag_samples(ds, ids, "  ", "alice")
     with pytest.raises(ValueError, match="not sample ids.*'abc'"):
         selections.save_view(ds, "v", ids + ["abc"])
     gone = ids[0]
     ds.delete_samples([gone])
     with pytest.raises(ValueError, match="1 of 10 selected samples are not in"):
-        selections.tag_samples(ds, ids, "x")
+        selections.tag_samples(ds, ids, "x", "alice")
     assert ds.count_sample_tags() == {} and selections.saved_views(ds) == []

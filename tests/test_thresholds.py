@@ -66,3 +66,56 @@ def test_table_for_all_classes(predictions):
     assert list(table.index) == ["bird", "cat", "dog", "eel"]
     assert np.isnan(table.loc["eel", "threshold"]) and table.loc["eel", "accepted"] == 0
     assert table.loc["dog", "threshold"] == lowest_threshold(confidence, y_pred, y_true, "dog", 0.85).threshold
+
+
+# ---------------------------------------------------------------- saved with a dataset: atomic and audited
+
+def test_saved_thresholds_are_audited_and_legacy_ones_read(digits, dataset_name):
+    from sda2 import evaluation
+    from sda2.curation import audit
+
+    ds = digits.limit(20).clone(dataset_name, persistent=True)
+    ds.info["sda2_thresholds"] = {"3": 0.4}  # where older versions kept them
+    ds.save()
+    assert evaluation.load_thresholds(ds) == {"3": 0.4}
+    assert evaluation.save_thresholds(ds, {"7": 0.9}, annotator=" Alice ") == {"3": 0.4, "7": 0.9}
+    (entry,) = audit.find(ds, field="thresholds")
+    assert (entry["annotator"], entry["old"], entry["new"]) == ("Alice", {"3": 0.4}, {"3": 0.4, "7": 0.9})
+    assert evaluation.save_thresholds(ds, {"7": 0.9}, annotator="bob") == {"3": 0.4, "7": 0.9}
+    assert len(audit.find(ds, field="thresholds")) == 1  # no change, nothing logged
+
+
+def test_two_processes_saving_at_once_keep_both(digits, dataset_name):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from sda2 import evaluation
+    from sda2.curation import audit
+
+    ds = digits.limit(20).clone(dataset_name, persistent=True)
+    start = time.time() + 6
+    code = """
+import os, time
+os.environ['FIFTYONE_DATABASE_NAME'] = 'sda2_test'
+import sda2
+ds = sda2.open_dataset({name!r})
+while time.time() < {start}:
+    pass
+for k in range(5):
+    sda2.save_thresholds(ds, {{str(({offset} + k) % 10): 0.5 + {offset} / 100}}, annotator={who!r})
+"""
+    procs = [subprocess.Popen([sys.executable, "-c", code.format(name=dataset_name, start=start, offset=off, who=who)],
+                              env=os.environ.copy(), stderr=subprocess.PIPE, text=True)
+             for off, who in ((0, "alice"), (5, "bob"))]
+    for proc in procs:
+        assert proc.wait(timeout=300) == 0, proc.stderr.read()[-2000:]
+    saved = evaluation.load_thresholds(ds)
+    assert saved == {**{str(k): 0.5 for k in range(5)}, **{str(k): 0.55 for k in range(5, 10)}}
+    from sda2.curation import saved_thresholds
+
+    entries = {str(e["_id"]): e for e in audit.find(ds, field="thresholds")}
+    order = saved_thresholds.collection().find_one({"_id": audit.dataset_id(ds)})[audit.EDIT_IDS_FIELD]
+    log = [entries[e] for e in order]  # in write order: each save replaced exactly what the one before wrote
+    assert len(log) == len(entries) == 10 and all(a["new"] == b["old"] for a, b in zip(log, log[1:]))

@@ -22,12 +22,25 @@ from sda2.analysis.validation import embedding_matrix
 EXACT_LIMIT = 50_000
 BATCH = 20_000
 DEFAULT_THRESHOLD = 0.99
+CANDIDATE_THRESHOLD = 0.5
 
 
 def _normalised(embeddings) -> np.ndarray:
     X = embedding_matrix(embeddings, "compute those embeddings again").copy()
     faiss.normalize_L2(X)
     return X
+
+
+def _zero_rows(X: np.ndarray) -> np.ndarray:
+    """Rows with no direction (all zeros): cosine similarity is undefined for them."""
+    return ~X.any(axis=1)
+
+
+def _check_k(k) -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k is the number of nearest neighbours to compare and must be a whole number ≥ 1; got "
+                         f"{k!r}. Fix: pass k=10 (the default) or another positive number.")
+    return int(k)
 
 
 def _index(X: np.ndarray, method: str, exact_limit: int, nprobe: int):
@@ -54,7 +67,7 @@ def _index(X: np.ndarray, method: str, exact_limit: int, nprobe: int):
 def nearest_neighbors(embeddings, k: int = 10, method: str = "auto", exact_limit: int = EXACT_LIMIT,
                       nprobe: int = 4, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(cosine similarities, indices), each n x k: every row's k nearest other rows, nearest first."""
-    return _search(_normalised(embeddings), k, method, exact_limit, nprobe, progress)
+    return _search(_normalised(embeddings), _check_k(k), method, exact_limit, nprobe, progress)
 
 
 def _search(X: np.ndarray, k: int, method: str, exact_limit: int, nprobe: int,
@@ -95,10 +108,24 @@ def _hash_pairs(hashes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return rows, first, codes
 
 
-def find_duplicates(embeddings=None, threshold: float = DEFAULT_THRESHOLD, *, k: int = 10, hashes=None,
+def find_duplicates(embeddings=None, threshold: float | None = None, *, k: int = 10, hashes=None,
                     splits=None, priority=None, outlier_fraction: float = 0.01, method: str = "auto",
-                    exact_limit: int = EXACT_LIMIT, nprobe: int = 4, progress: bool = False) -> pd.DataFrame:
-    """Duplicate groups (near by cosine ≥ threshold, exact by equal hash) and kNN outlier scores, in input order."""
+                    exact_limit: int = EXACT_LIMIT, nprobe: int = 4, progress: bool = False,
+                    verifier=None, verify_threshold: float | None = None) -> pd.DataFrame:
+    """Duplicate groups (near by cosine ≥ threshold, or verified copies; exact by equal hash) and kNN outlier scores.
+
+    Without ``verifier`` pairs at cosine ≥ ``threshold`` (default 0.99) link into connected components. With
+    ``verifier(rows, cols) -> similarities in [0, 1]`` the k-nearest-neighbour pairs at cosine ≥ ``threshold``
+    (default 0.5, a loose candidate cut) are verified, those ≥ ``verify_threshold`` kept, and grouped as stars
+    around a representative (sda2.analysis.copy_groups): no chains of look-alikes.
+    """
+    if threshold is None:
+        threshold = DEFAULT_THRESHOLD if verifier is None else CANDIDATE_THRESHOLD
+    if verifier is not None:
+        return verified_duplicates(embeddings, threshold, k=k, hashes=hashes, splits=splits, priority=priority,
+                                   outlier_fraction=outlier_fraction, method=method, exact_limit=exact_limit,
+                                   nprobe=nprobe, progress=progress, verifier=verifier,
+                                   verify_threshold=verify_threshold)
     if embeddings is None and hashes is None:
         raise ValueError("Nothing to compare: pass embeddings (near duplicates) and/or hashes (exact copies).")
     X = None if embeddings is None else _normalised(embeddings)
@@ -108,12 +135,18 @@ def find_duplicates(embeddings=None, threshold: float = DEFAULT_THRESHOLD, *, k:
             raise ValueError(f"{name} has {len(values):,} entries for {n:,} samples: they must be aligned.")
     if not 0 < threshold <= 1:
         raise ValueError(f"threshold is a cosine similarity in (0, 1]; got {threshold}.")
+    k = _check_k(k)
     pairs = []
     sims = idx = None
+    zero = np.zeros(n, dtype=bool)
     if X is not None:
         sims, idx = _search(X, k, method, exact_limit, nprobe, progress)
-        close = sims >= threshold
+        zero = _zero_rows(X)
+        close = (sims >= threshold) & ~zero[:, None]
         pairs.append((np.repeat(np.arange(n), close.sum(axis=1)), idx[close]))
+        if zero.sum() > 1:  # identical all-zero embeddings (e.g. blank images): one group, as exact copies
+            rows = np.flatnonzero(zero)
+            pairs.append((rows, np.full(len(rows), rows[0])))
     codes = np.full(n, -1)
     if hashes is not None:
         rows, first, codes = _hash_pairs(hashes)
@@ -139,7 +172,7 @@ def find_duplicates(embeddings=None, threshold: float = DEFAULT_THRESHOLD, *, k:
     if X is not None:
         similarity[grouped] = np.einsum("ij,ij->i", X[grouped], X[rep[grouped]])
     exact = grouped & (codes >= 0) & (codes == codes[rep]) & (np.arange(n) != rep)
-    similarity[exact | (grouped & (np.arange(n) == rep))] = 1.0
+    similarity[exact | (grouped & (np.arange(n) == rep)) | (grouped & zero & zero[rep])] = 1.0
     frame = pd.DataFrame({
         "duplicate_group": group,
         "is_duplicate": grouped & (np.arange(n) != rep),
@@ -147,9 +180,12 @@ def find_duplicates(embeddings=None, threshold: float = DEFAULT_THRESHOLD, *, k:
         "is_exact_duplicate": exact,
         "crosses_split": _crosses_split(group, splits),
     })
-    frame["outlier_score"] = np.full(n, np.nan) if sims is None else outlier_scores(sims)
-    frame["is_outlier"] = top_fraction(frame["outlier_score"].to_numpy(), outlier_fraction)
-    frame.attrs.update(threshold=threshold, k=k, groups=len(reps), duplicates=int(frame.is_duplicate.sum()))
+    scores = np.full(n, np.nan) if sims is None else outlier_scores(sims)
+    scores[zero] = np.nan  # no direction, no distance: not scored rather than all called outliers
+    frame["outlier_score"] = scores
+    frame["is_outlier"] = top_fraction(scores, outlier_fraction)
+    frame.attrs.update(threshold=threshold, k=k, groups=len(reps), duplicates=int(frame.is_duplicate.sum()),
+                       zero_embeddings=int(zero.sum()))
     return frame
 
 
@@ -191,3 +227,65 @@ def duplicate_groups(frame: pd.DataFrame, splits=None) -> pd.DataFrame:
                      "splits": sorted({s for s in members.split if s is not None})})
     return pd.DataFrame(rows, columns=["duplicate_group", "size", "representative", "members", "min_similarity",
                                        "all_exact", "crosses_split", "splits"])
+
+
+def candidate_pairs(sims: np.ndarray, idx: np.ndarray, threshold: float, skip=None) -> tuple[np.ndarray, np.ndarray]:
+    """Unordered nearest-neighbour pairs (i < j, each once) at cosine ≥ threshold, leaving out ``skip`` rows."""
+    close = (sims >= threshold) & (idx >= 0)
+    if skip is not None:
+        close &= ~skip[:, None] & ~skip[np.maximum(idx, 0)]
+    rows = np.repeat(np.arange(len(sims)), close.sum(axis=1))
+    cols = idx[close]
+    a, b = np.minimum(rows, cols), np.maximum(rows, cols)
+    keep = a != b
+    pairs = np.unique(np.stack([a[keep], b[keep]], axis=1), axis=0) if keep.any() else np.zeros((0, 2), np.int64)
+    return pairs[:, 0], pairs[:, 1]
+
+
+def verified_duplicates(embeddings, threshold: float, *, k: int, hashes, splits, priority, outlier_fraction: float,
+                        method: str, exact_limit: int, nprobe: int, progress: bool, verifier,
+                        verify_threshold: float | None) -> pd.DataFrame:
+    """find_duplicates with candidate pairs verified by ``verifier`` and grouped as stars (no chaining)."""
+    from sda2.analysis.copy_check import THRESHOLD
+    from sda2.analysis.copy_groups import identical_classes, star_groups
+
+    verify_threshold = THRESHOLD if verify_threshold is None else verify_threshold
+    if embeddings is None:
+        raise ValueError("Verification needs candidate pairs: pass embeddings (e.g. image fingerprints) with verifier.")
+    if not 0 < threshold <= 1 or not 0 < verify_threshold <= 1:
+        raise ValueError(f"threshold (candidate cosine cut) and verify_threshold must be in (0, 1]; got {threshold} "
+                         f"and {verify_threshold}.")
+    X = _normalised(embeddings)
+    n = len(X)
+    for name, values in (("hashes", hashes), ("splits", splits), ("priority", priority)):
+        if values is not None and len(values) != n:
+            raise ValueError(f"{name} has {len(values):,} entries for {n:,} samples: they must be aligned.")
+    k = _check_k(k)
+    sims, idx = _search(X, k, method, exact_limit, nprobe, progress)
+    zero = _zero_rows(X)
+    node = identical_classes(n, hashes, zero)
+    rows, cols = candidate_pairs(sims, idx, threshold, skip=zero)
+    distinct = node[rows] != node[cols]  # identical content needs no check
+    rows, cols = rows[distinct], cols[distinct]
+    similarity = np.asarray(verifier(rows, cols), dtype=np.float64) if len(rows) else np.zeros(0)
+    if similarity.shape != rows.shape:
+        raise ValueError(f"The verifier returned {similarity.shape} similarities for {len(rows):,} pairs.")
+    ok = similarity >= verify_threshold
+    stars = star_groups(n, rows[ok], cols[ok], similarity[ok], identical=node, priority=priority)
+    group = stars["duplicate_group"].to_numpy()
+    frame = pd.DataFrame({
+        "duplicate_group": group,
+        "is_duplicate": stars["is_duplicate"].to_numpy(),
+        "duplicate_similarity": stars["duplicate_similarity"].to_numpy(),
+        "is_exact_duplicate": stars["is_identical"].to_numpy() & ~zero,
+        "crosses_split": _crosses_split(group, splits),
+    })
+    scores = outlier_scores(sims)
+    scores[zero] = np.nan
+    frame["outlier_score"] = scores
+    frame["is_outlier"] = top_fraction(scores, outlier_fraction)
+    frame.attrs.update(threshold=threshold, k=k, groups=int(group.max() + 1) if len(group) else 0,
+                       duplicates=int(frame.is_duplicate.sum()), zero_embeddings=int(zero.sum()), verified=True,
+                       verify_threshold=verify_threshold, candidate_pairs=len(rows), verified_pairs=int(ok.sum()),
+                       grouping="star around the representative")
+    return frame

@@ -26,6 +26,9 @@ RANK_METHODS = ("self_confidence", "normalized_margin")
 
 
 def _check_probs(pred_probs, n: int, multi_label: bool) -> np.ndarray:
+    if n == 0:
+        raise ValueError("No samples: labels is empty. Fix: pass at least one label with its row of pred_probs "
+                         "(in the app: compute predictions for a dataset that has labeled samples).")
     probs = np.asarray(pred_probs)
     if probs.ndim != 2 or probs.shape[1] < 2:
         raise ValueError(f"pred_probs must be a 2-D array (samples x classes, at least 2 classes); got shape "

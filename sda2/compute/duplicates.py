@@ -24,8 +24,9 @@ from PIL import Image
 from scipy import ndimage
 from tqdm.auto import tqdm
 
-from sda2 import arrays, store
+from sda2 import arrays, faults, runs, store
 from sda2.analysis.duplicates import DEFAULT_THRESHOLD, duplicate_groups, find_duplicates
+from sda2.compute.copy_verification import image_verifier
 from sda2.compute.label_issues import write_fields
 
 FIELDS = {"duplicate_group": -1, "is_duplicate": False, "duplicate_similarity": None, "is_exact_duplicate": False,
@@ -33,6 +34,7 @@ FIELDS = {"duplicate_group": -1, "is_duplicate": False, "duplicate_similarity": 
 FINGERPRINT_SIZE = 32
 WORKERS = 8
 HASH_WORKERS = 2  # hashing releases the GIL on large files; more threads only contend on small ones
+RUN_KEY = "sda2_duplicates"  # the FiftyOne run (and dataset.info summary) of the write-back: pending, then complete
 
 
 def file_hash(path: str) -> str | None:
@@ -80,8 +82,8 @@ def image_fingerprint(path: str, size: int = FINGERPRINT_SIZE) -> np.ndarray:
 def image_fingerprints(dataset, ids: list[str], paths: list[str], progress: bool = True) -> np.ndarray:
     """Fingerprints of the dataset's images, cached in sda2.arrays; only samples without one are computed."""
     key = f"fingerprints_{FINGERPRINT_SIZE}"
-    if arrays.exists(dataset.name, key):
-        _, values = arrays.load(dataset.name, key, ids=ids)
+    if arrays.exists(dataset, key):
+        _, values = arrays.load(dataset, key, ids=ids)
         values = np.array(values, dtype=np.float32)
     else:
         values = np.full((len(ids), FINGERPRINT_SIZE ** 2), np.nan, dtype=np.float32)
@@ -91,7 +93,7 @@ def image_fingerprints(dataset, ids: list[str], paths: list[str], progress: bool
             rows = pool.map(image_fingerprint, (paths[i] for i in todo), chunksize=64)
             values[todo] = np.stack(list(tqdm(rows, total=len(todo), desc="fingerprints", unit="image",
                                               disable=not progress)))
-        arrays.save(dataset.name, key, ids, values, size=FINGERPRINT_SIZE, method="centroid-aligned grayscale")
+        arrays.save(dataset, key, ids, values, size=FINGERPRINT_SIZE, method="centroid-aligned grayscale")
     return values
 
 
@@ -101,11 +103,11 @@ def _embeddings(dataset, embeddings, ids: list[str], paths: list[str], progress:
     if isinstance(embeddings, str):
         if embeddings == "fingerprints":
             return image_fingerprints(dataset, ids, paths, progress)
-        if not arrays.exists(dataset.name, embeddings):
-            stored = ", ".join(arrays.list_keys(dataset.name)) or "none"
+        if not arrays.exists(dataset, embeddings):
+            stored = ", ".join(arrays.list_keys(dataset)) or "none"
             raise KeyError(f"No array {embeddings!r} for {dataset.name!r} (stored: {stored}). Fix: pass "
                            "embeddings='fingerprints', a stored key, or an array with one row per sample.")
-        return np.asarray(arrays.load(dataset.name, embeddings, ids=ids)[1], dtype=np.float32)
+        return np.asarray(arrays.load(dataset, embeddings, ids=ids)[1], dtype=np.float32)
     values = np.asarray(embeddings, dtype=np.float32)
     if len(values) != len(ids):
         raise ValueError(f"{len(values):,} embedding rows for {len(ids):,} samples of {dataset.name!r}: pass one "
@@ -113,10 +115,16 @@ def _embeddings(dataset, embeddings, ids: list[str], paths: list[str], progress:
     return values
 
 
-def detect_duplicates(dataset_or_name, embeddings="fingerprints", threshold: float = DEFAULT_THRESHOLD, *,
+def detect_duplicates(dataset_or_name, embeddings="fingerprints", threshold: float | None = None, *,
                       k: int = 10, exact: bool = True, outlier_fraction: float = 0.01, write: bool = True,
-                      progress: bool = True, **options) -> pd.DataFrame:
-    """Find exact copies (file hashes), near copies and outliers; write the duplicate / outlier fields in bulk."""
+                      progress: bool = True, verify: bool = True, **options) -> pd.DataFrame:
+    """Find exact copies (file hashes), near copies and outliers; write the duplicate / outlier fields in bulk.
+
+    ``verify=True`` (default): nearest neighbours at cosine ≥ ``threshold`` (default 0.5) are candidates, each
+    checked on the images (sda2.analysis.copy_check: crops, small rotations, blur, noise, shifts survive) and
+    grouped around a representative without chaining. ``verify=False``: cosine ≥ ``threshold`` (default 0.99)
+    alone, linked into connected components.
+    """
     dataset = store.as_dataset(dataset_or_name)
     ids, paths = dataset.values("id"), dataset.values("filepath")
     if not ids:
@@ -129,6 +137,8 @@ def detect_duplicates(dataset_or_name, embeddings="fingerprints", threshold: flo
         warnings.warn(f"{int((~usable).sum()):,} samples of {dataset.name!r} have unreadable images or no "
                       "embeddings and were left out (fix the files, or compute their embeddings).", stacklevel=2)
     rows = np.flatnonzero(usable)
+    if verify and X is not None:
+        options["verifier"] = image_verifier([paths[i] for i in rows], progress)
     found = find_duplicates(None if X is None else X[rows], threshold, k=k,
                             hashes=None if hashes is None else hashes[rows],
                             splits=None if splits is None else [splits[i] for i in rows],
@@ -154,16 +164,22 @@ def _write(dataset, frame: pd.DataFrame) -> None:
         column = frame[field].to_numpy()
         values = column.tolist()
         columns[field] = [None if np.isnan(v) else v for v in values] if column.dtype.kind == "f" else values
+    summary = {**{k: (v if isinstance(v, (int, float, str)) or v is None else str(v)) for k, v in frame.attrs.items()},
+               "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    runs.begin(dataset, RUN_KEY, list(FIELDS), info_key=RUN_KEY, params={"embeddings": summary.get("embeddings")})
     write_fields(dataset, frame.index.tolist(), columns)
-    dataset.info = {**dataset.info, "sda2_duplicates": {
-        **{k: (v if isinstance(v, (int, float, str)) or v is None else str(v)) for k, v in frame.attrs.items()},
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}}
+    faults.point("compute.duplicates.written")
+    dataset.info = {**dataset.info, RUN_KEY: summary}
     dataset.save()
+    runs.complete(dataset, RUN_KEY, **summary)
 
 
 def read_duplicate_groups(dataset_or_name, crosses_split_only: bool = False) -> pd.DataFrame:
     """The stored duplicate groups (size, representative, member ids, similarity, splits), largest first."""
     dataset = store.as_dataset(dataset_or_name)
+    if runs.state(dataset, RUN_KEY) in ("running", "interrupted"):
+        raise KeyError(f"The duplicate fields of {dataset.name!r} are incomplete (their run did not finish). "
+                       "Fix: recompute with sda2.detect_duplicates(dataset).")
     if "duplicate_group" not in dataset.get_field_schema():
         raise KeyError(f"Dataset {dataset.name!r} has no duplicate fields yet. Fix: run sda2.detect_duplicates(dataset).")
     view = dataset.match({"duplicate_group": {"$gte": 0}})

@@ -6,6 +6,10 @@ Fields written on every sample (None where a sample has no label or no predictio
 summary of the box hints) and, for detection datasets, ``label_hints`` (one dict per box hint).
 Probabilities come from ``sda2.arrays`` (``probabilities``, class order in its info), else from the
 prediction field's logits / confidences.
+
+The write-back is a FiftyOne run (``sda2_label_issues``, see ``sda2.runs``): recorded pending before the
+first field is written and complete after the last, so a process killed midway leaves a run that readers
+treat as absent and recovery clears (with its half-written fields).
 """
 
 from __future__ import annotations
@@ -22,21 +26,22 @@ from scipy.special import softmax
 
 import fiftyone as fo
 
-from sda2 import arrays, store
+from sda2 import arrays, faults, runs, store
 from sda2.analysis.label_issues import find_detection_issues, find_label_issues
 from sda2.compute.predictions import probabilities_key
 
 FIELDS = ("label_quality", "is_label_issue", "suggested_label")
+RUN_KEY = "sda2_label_issues"  # the FiftyOne run (and dataset.info summary) of the write-back
 BATCH = 5_000
 WRITERS = 4
 
 
 def _stored_probabilities(dataset, pred_field: str, ids: list[str]) -> tuple[np.ndarray, list[str]] | None:
     key = probabilities_key(pred_field)
-    if not arrays.exists(dataset.name, key):
+    if not arrays.exists(dataset, key):
         return None
-    _, probs = arrays.load(dataset.name, key, ids=ids)
-    return np.asarray(probs, dtype=np.float64), [str(c) for c in arrays.info(dataset.name, key)["classes"]]
+    _, probs = arrays.load(dataset, key, ids=ids)
+    return np.asarray(probs, dtype=np.float64), [str(c) for c in arrays.info(dataset, key)["classes"]]
 
 
 def _field_probabilities(dataset, pred_field: str, kind: str, classes: list[str]) -> np.ndarray:
@@ -126,12 +131,17 @@ def detect_label_issues(dataset_or_name, gt_field: str = "ground_truth", pred_fi
         warnings.warn(f"{skipped:,} samples of {dataset.name!r} have no label or no prediction and were not scored "
                       "(their fields are cleared).", stacklevel=2)
     if write:
+        fields = FIELDS + (("label_hints",) if kind == "detection" else ())
+        runs.begin(dataset, RUN_KEY, fields, info_key=RUN_KEY,
+                   params={"gt_field": gt_field, "pred_field": pred_field, **options})
         _write(dataset, frame, ids, kind)
-        dataset.info = {**dataset.info, "sda2_label_issues": {
-            "gt_field": gt_field, "pred_field": pred_field, "kind": kind, "scored": len(frame),
-            "issues": int(frame["is_label_issue"].sum()), "options": {k: str(v) for k, v in options.items()},
-            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}}
+        faults.point("compute.label_issues.written")
+        summary = {"gt_field": gt_field, "pred_field": pred_field, "kind": kind, "scored": len(frame),
+                   "issues": int(frame["is_label_issue"].sum()), "options": {k: str(v) for k, v in options.items()},
+                   "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        dataset.info = {**dataset.info, RUN_KEY: summary}
         dataset.save()
+        runs.complete(dataset, RUN_KEY, **summary)
     return frame
 
 
@@ -180,6 +190,7 @@ def write_fields(dataset, ids: list[str], columns: dict[str, list]) -> None:
         collection.bulk_write([UpdateOne({"_id": ObjectId(ids[r])},
                                          {"$set": {"last_modified_at": now, **{f: v[r] for f, v in zip(names, values)}}})
                                for r in range(start, stop)], ordered=False)
+        faults.point("compute.write_fields.batch")
 
     with ThreadPoolExecutor(WRITERS) as pool:  # batches are built while the server writes others
         list(pool.map(send, range(0, len(ids), BATCH)))

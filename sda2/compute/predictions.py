@@ -1,6 +1,8 @@
 """Predictions on a dataset: out-of-fold probabilities from its embeddings, or a user's own imported.
 
-Either way the result is written the same way: the ``predictions`` field (``fo.Classification`` with
+Predictions never go into a field holding human labels (:func:`check_prediction_field` refuses it and
+names the fix: :func:`sda2.replace_labels_from_predictions`, the audited, undoable way). Either way the
+result is written the same way: the ``predictions`` field (``fo.Classification`` with
 label, confidence and log-probabilities as logits; ``fo.Classifications`` for multi-label datasets) in
 one bulk ``set_values``, and the full probability matrix with its class order in ``sda2.arrays`` under
 ``probabilities``. Everything is checked before anything is written, so bad input changes nothing.
@@ -101,6 +103,31 @@ def _accuracy(truth: list, proba: np.ndarray, classes: list[str], kind: str) -> 
     return float(np.mean([set(t) == p for t, p in zip(truth, predicted)]))
 
 
+def made_by_prediction_run(dataset, pred_field: str) -> bool:
+    """True when ``pred_field`` was written by :func:`compute_predictions` or :func:`import_predictions`."""
+    key = probabilities_key(pred_field)
+    return arrays.exists(dataset.name, key) and arrays.info(dataset.name, key).get("field") == pred_field
+
+
+def check_prediction_field(dataset, pred_field: str, gt_field: str = "ground_truth") -> None:
+    """Refuse to write predictions into ``pred_field`` when it holds human labels (``gt_field``, or any label
+    field no prediction run wrote) or other data; the message names the field and the fix."""
+    fix = ("Fix: write predictions to a prediction field of their own (e.g. pred_field='predictions'), then copy "
+           "the ones you trust into the labels as an audited, undoable batch with "
+           "sda2.replace_labels_from_predictions(dataset, annotator='your name', pred_field=...).")
+    schema = dataset.get_field_schema()
+    labels = {f.name for f in store.label_fields(dataset)}
+    if pred_field == gt_field or (pred_field in labels and not made_by_prediction_run(dataset, pred_field)):
+        what = "the labels (the label field in use)" if pred_field == gt_field else "labels no prediction run wrote"
+        raise ValueError(f"Refusing to write predictions into {pred_field!r} of {dataset.name!r}: it holds {what}, "
+                         f"which change only through the audited edit path. {fix} If {pred_field!r} holds nothing "
+                         f"you need, delete it first (dataset.delete_sample_field({pred_field!r})).")
+    if pred_field in schema and pred_field not in labels:
+        raise ValueError(f"Refusing to write predictions into {pred_field!r} of {dataset.name!r}: it holds other "
+                         f"data ({type(schema[pred_field]).__name__}). Fix: pick a new field name, e.g. "
+                         "pred_field='predictions'.")
+
+
 def _kind(dataset, gt_field: str) -> str:
     kind = store.label_kind(dataset, gt_field)
     if kind == "detection":
@@ -116,6 +143,7 @@ def compute_predictions(dataset_or_name, embeddings_key: str | None = None, fold
     start = time.perf_counter()
     dataset = store.as_dataset(dataset_or_name)
     kind = _kind(dataset, gt_field)
+    check_prediction_field(dataset, pred_field, gt_field)
     key = _embedding_key(dataset, embeddings_key, compute_missing)
     ids = dataset.values("id")
     _, X = arrays.load(dataset.name, key, ids=ids)
@@ -231,6 +259,7 @@ def import_predictions(dataset_or_name, source, ids=None, logits: bool = False, 
     start = time.perf_counter()
     dataset = store.as_dataset(dataset_or_name)
     kind = _kind(dataset, gt_field)
+    check_prediction_field(dataset, pred_field, gt_field)
     classes = list(classes) if classes is not None else store.classes(dataset, gt_field)
     keys, id_col, values = _read_source(source, ids)
     if len(keys) != len(values):

@@ -137,9 +137,9 @@ def map_status(dataset_or_name, embeddings_key: str | None = None, method: str |
     """
     dataset = store.as_dataset(dataset_or_name)
     key = _resolve_key(dataset, embeddings_key, compute_missing=False)
-    if not arrays.exists(dataset.name, map_key(key)):
+    if not arrays.exists(dataset, map_key(key)):
         return "missing"
-    info = arrays.info(dataset.name, map_key(key))
+    info = arrays.info(dataset, map_key(key))
     wanted = _params(method or info.get("method", "umap"), **params) if (method or params) else info.get("params")
     return "current" if _is_current(dataset.name, key, wanted, _fingerprint(dataset.name, key)) else "stale"
 
@@ -160,9 +160,9 @@ def compute_map(dataset_or_name, embeddings_key: str | None = None, method: str 
     key = _resolve_key(dataset, embeddings_key, compute_missing)
     fingerprint = _fingerprint(dataset.name, key)
     if not force and _is_current(dataset.name, key, wanted, fingerprint):
-        ids, xy = arrays.load(dataset.name, map_key(key))
+        ids, xy = arrays.load(dataset, map_key(key))
         return ids, np.asarray(xy)
-    ids, values = arrays.load(dataset.name, key)
+    ids, values = arrays.load(dataset, key)
     values = np.asarray(values, dtype=np.float32).reshape(len(values), -1)
     finite = np.isfinite(values).all(axis=1)
     if finite.sum() < 2:
@@ -171,7 +171,7 @@ def compute_map(dataset_or_name, embeddings_key: str | None = None, method: str 
     started = time.perf_counter()
     xy = project(values[finite], method, progress=progress, **options)
     ids = ids[finite]
-    arrays.save(dataset.name, map_key(key), ids, xy, method=method, params=wanted, embeddings_key=key,
+    arrays.save(dataset, map_key(key), ids, xy, method=method, params=wanted, embeddings_key=key,
                 embeddings_fingerprint=fingerprint, left_off_nonfinite=int((~finite).sum()),
                 fit_samples=min(len(ids), options["fit_limit"]) if method == "umap" else len(ids),
                 seconds=round(time.perf_counter() - started, 2), run_id=uuid.uuid4().hex)
@@ -182,10 +182,10 @@ def load_map(dataset_or_name, embeddings_key: str | None = None) -> tuple[np.nda
     """(ids, xy) of the stored map of ``embeddings_key`` (default: the preferred embeddings); never computes."""
     dataset = store.as_dataset(dataset_or_name)
     key = _resolve_key(dataset, embeddings_key, compute_missing=False)
-    if not arrays.exists(dataset.name, map_key(key)):
+    if not arrays.exists(dataset, map_key(key)):
         raise KeyError(f"Dataset {dataset.name!r} has no map of embeddings {key!r} yet. "
                        f"Fix: run sda2.compute_map({dataset.name!r}, {key!r}).")
-    ids, xy = arrays.load(dataset.name, map_key(key))
+    ids, xy = arrays.load(dataset, map_key(key))
     return ids, np.asarray(xy)
 
 
@@ -193,4 +193,4 @@ def map_info(dataset_or_name, embeddings_key: str | None = None) -> dict:
     """The stored record of a map (method, parameters, run id, seconds), or {} when there is none."""
     dataset = store.as_dataset(dataset_or_name)
     key = _resolve_key(dataset, embeddings_key, compute_missing=False)
-    return arrays.info(dataset.name, map_key(key)) if arrays.exists(dataset.name, map_key(key)) else {}
+    return arrays.info(dataset, map_key(key)) if arrays.exists(dataset, map_key(key)) else {}

@@ -1,12 +1,14 @@
 """Auto-labels: take the model's label where its confidence clears the class threshold; people do the rest.
 
-Per-class confidence thresholds come from ``dataset.info["sda2_thresholds"]`` (saved on the Evaluation
+Per-class confidence thresholds come from :mod:`sda2.curation.saved_thresholds` (saved on the Evaluation
 page). :func:`preview` tells, per class, how many samples would be auto-labeled and the precision to
 expect, measured on samples people labeled already (auto-labels never count as evidence). :func:`apply`
-writes the predicted labels as one batch through the edit path (annotator ``auto-label``, audit log,
-undo), tags them ``auto_label``, stores the confidence in ``auto_label_confidence``, and queues the rest
-for people. :func:`create_spot_check` draws a stratified sample of auto-labels into a review queue, and
-:func:`spot_check_report` gives the precision the reviewers observed beside the one expected.
+writes, for each sample, the predicted label, the tag ``auto_label`` and the confidence
+(``auto_label_confidence``) as one batch through the edit path (annotator ``auto-label``, audit log, undo;
+a sample's three changes are one conditional update, so they happen together or not at all), and queues
+the rest for people. :func:`replace_labels_from_predictions` is the explicit, audited and undoable way to
+copy a prediction field into the labels. :func:`create_spot_check` draws a stratified sample of
+auto-labels into a review queue, and :func:`spot_check_report` gives the precision the reviewers observed beside the one expected.
 """
 
 from __future__ import annotations
@@ -20,10 +22,9 @@ from bson import ObjectId
 from statsmodels.stats.proportion import proportion_confint
 
 from sda2 import store
-from sda2.curation import annotations, audit, edits
+from sda2.curation import annotations, audit, edits, saved_thresholds
 from sda2.curation import queue as lq
 
-THRESHOLDS_KEY = "sda2_thresholds"
 TAG = "auto_label"
 CONFIDENCE_FIELD = "auto_label_confidence"
 ANNOTATOR = "auto-label"
@@ -52,7 +53,7 @@ class AutoLabelResult:
 
 def load_thresholds(dataset) -> dict[str, float]:
     """The per-class confidence thresholds stored with the dataset ({} when none were saved)."""
-    return {str(c): float(t) for c, t in (dataset._root_dataset.info.get(THRESHOLDS_KEY) or {}).items()}
+    return saved_thresholds.load(dataset)
 
 
 def _wilson(correct: int, total: int) -> tuple[float, float]:
@@ -133,20 +134,18 @@ def apply(dataset, pred_field: str = "predictions", gt_field: str = "ground_trut
     meta = {"pred_field": pred_field, "scope": scope, "thresholds": thresholds,
             "expected_precision": {r["class"]: r["expected_precision"] for _, r in expected.iterrows()
                                    if r["measured_on"]}}
-    edits._check_classes(root, gt_field, "classification", list(take["predicted"]), allow_new_class=False)
-    changes = [edits._Change(ObjectId(s), gt_field, None if pd.isna(old) else old, new)
-               for s, old, new in zip(take["sample_id"], take["label"], take["predicted"])]
-    changes += [edits._Change(ObjectId(s), f"tags:{TAG}", edits.UNSET, True, kind="mark") for s in take["sample_id"]]
-    written = edits._apply(root, changes, annotator, f"auto-label at per-class thresholds ({pred_field})", "skip",
-                           meta=meta)
+    edits.check_classes(root, gt_field, "classification", list(take["predicted"]), allow_new_class=False)
+    edits.declare_field(root, CONFIDENCE_FIELD, "float", "sda2: model confidence of the auto-label written")
+    changes = []
+    for s, old, new, confidence in zip(take["sample_id"], take["label"], take["predicted"], take["confidence"]):
+        oid = ObjectId(s)
+        changes += [edits.Change(oid, gt_field, None if pd.isna(old) else old, new),
+                    edits.Change(oid, f"tags:{TAG}", edits.UNSET, True, kind="tag"),
+                    edits.Change(oid, CONFIDENCE_FIELD, edits.UNSET, float(confidence), kind="value")]
+    written = edits.apply_changes(root, changes, annotator, f"auto-label at per-class thresholds ({pred_field})",
+                                  "skip", meta=meta)
     done = {e["sample_id"] for e in audit.find(root, batch_id=written.batch_id, field=gt_field)}
-    for entry in audit.find(root, batch_id=written.batch_id, field=f"tags:{TAG}"):
-        if entry["sample_id"] not in done:  # its label lost to a concurrent edit: take the tag back
-            edits.undo(root, str(entry["_id"]), annotator, "auto-label skipped: label changed meanwhile")
     take = take[take["sample_id"].isin(done)]
-    if len(take):
-        root.set_values(CONFIDENCE_FIELD, dict(zip(take["sample_id"], take["confidence"].astype(float))),
-                        key_field="id")
     result = AutoLabelResult(written.batch_id, take["predicted"].value_counts().sort_index().to_dict(),
                              list(take["sample_id"]), conflicts=len({c.sample_id for c in written.conflicts}))
     rest = scoped[~scoped["clears"] & ~scoped["sample_id"].isin(done)]
@@ -169,13 +168,55 @@ def batches(dataset, gt_field: str = "ground_truth") -> pd.DataFrame:
 
 
 def undo(dataset, batch_id: str, annotator: str) -> int:
-    """Undo an auto-label batch (labels and tags, conflict-checked) and clear its confidences; labels restored."""
+    """Undo an auto-label batch (labels, tags and confidences, conflict-checked, one batch); labels restored."""
     root = dataset._root_dataset
-    ids = [e["sample_id"] for e in audit.find(root, batch_id=str(batch_id), kind="label")]
+    ids = [e["sample_id"] for e in audit.find(root, batch_id=str(batch_id), kind="label") if not e["undone"]]
     result = edits.undo(root, batch_id, annotator, f"undo auto-label batch {batch_id}")
-    if ids:
-        root.set_values(CONFIDENCE_FIELD, {sid: None for sid in ids}, key_field="id")
     return len(ids) if result.edit_ids else 0
+
+
+def replace_labels_from_predictions(dataset, annotator: str, pred_field: str = "predictions",
+                                    min_confidence: float | None = None, ids=None, gt_field: str = "ground_truth",
+                                    reason: str = "") -> edits.BatchResult:
+    """Copy predicted labels into ``gt_field`` as one audited, undoable batch by ``annotator`` (the only way
+    predictions become labels): samples in ``ids`` (all by default) whose prediction reaches ``min_confidence``
+    (per tag for multi-label). Labels changed since they were read are skipped and listed as conflicts."""
+    audit.annotator_name(annotator)
+    root = dataset._root_dataset
+    kind = store.label_kind(root, gt_field)
+    if store.label_kind(root, pred_field) != kind or kind == "detection":
+        raise ValueError(f"Cannot copy {pred_field!r} ({store.label_kind(root, pred_field)}) into {gt_field!r} "
+                         f"({kind}). Fix: pick a prediction field of the same single- or multi-label kind.")
+    if min_confidence is not None and not 0 <= float(min_confidence) <= 1:
+        raise ValueError(f"min_confidence must be in [0, 1], not {min_confidence!r}.")
+    view = root if ids is None else root.select([str(i) for i in ids])
+    if ids is not None and len(view) != len(set(map(str, ids))):
+        raise ValueError(f"{len(set(map(str, ids))) - len(view)} of the ids are not samples of {root.name!r}. "
+                         "Nothing was written. Fix: pass ids from dataset.values('id').")
+    low = -1.0 if min_confidence is None else float(min_confidence)
+    sids = view.values("id")
+    if kind == "classification":
+        olds = view.values(f"{gt_field}.label")
+        preds = [[(label, conf)] if label is not None else None for label, conf in
+                 zip(view.values(f"{pred_field}.label"), view.values(f"{pred_field}.confidence"))]
+    else:
+        olds = [sorted(t or []) for t in view.values(f"{gt_field}.classifications.label")]
+        preds = [None if labels is None else list(zip(labels, confs or [None] * len(labels))) for labels, confs in
+                 zip(view.values(f"{pred_field}.classifications.label"),
+                     view.values(f"{pred_field}.classifications.confidence"))]
+    changes = []
+    for sid, old, pred in zip(sids, olds, preds):
+        if pred is None:
+            continue  # no prediction: nothing to copy
+        kept = [label for label, conf in pred if (1.0 if conf is None else conf) >= low]
+        if kind == "classification":
+            if kept:
+                changes.append((sid, kept[0], old))
+        else:
+            changes.append((sid, sorted(set(kept)), old))
+    return edits.set_labels(root, changes, annotator, reason or f"labels replaced from {pred_field!r}",
+                            field=gt_field, on_conflict="skip",
+                            meta={"pred_field": pred_field, "min_confidence": min_confidence})
 
 
 def create_spot_check(dataset, name: str, per_class: int = 10, batch_id: str | None = None, seed: int = 0,

@@ -1,27 +1,43 @@
-"""The one write path for human decisions: label edits and curation marks, logged and undoable.
+"""The one write path for human decisions: label edits, tags and curation marks, logged and undoable.
 
 Every write is a conditional update: the sample's field is replaced only if it still holds exactly the
 stored value the change was based on, so two curators editing the same sample never silently overwrite
 each other: the second write is rejected with an :class:`EditConflict` that shows the current value and
-who set it. Each change appends an entry to the audit log (:mod:`sda2.curation.audit`); changes made
-together share a batch id, and :func:`undo` reverses an edit or a batch (itself logged and
-conflict-checked). Entries are logged before the write and confirmed after it, so no write goes unlogged.
-Marks (reviewed / ambiguous / excluded) are sample tags written the same way.
+who set it. A change made without an expected value (``UNSET``) never conflicts: if the value moved
+between the read and the write, it is read again and written over, and the log keeps the value it replaced.
+
+Each change appends an entry to the audit log (:mod:`sda2.curation.audit`); changes made together share
+a batch id, and :func:`undo` reverses an edit or a batch (itself logged and conflict-checked).
+
+Write-ahead, exactly: the entries are logged *pending* first; the one conditional update per sample that
+makes a sample's changes also pushes their entry ids onto the sample (``sda2_edit_ids``); then an entry
+is confirmed if its id is on the sample and deleted if not. A process killed anywhere in between leaves
+pending entries that :func:`sda2.curation.audit.reconcile` settles by the same rule the next time the
+log is opened, so every change in the data has its entry and no entry claims a write that did not happen.
+All of a sample's changes in one batch (e.g. a label, its tag and its confidence) are one update: they
+happen together or not at all. Writes use journaled acknowledgement (:func:`sda2.store.durable`).
+Marks (reviewed / ambiguous / excluded) and free tags are sample tags written the same way.
 The sample's ``last_modified_at`` is set on every write, so caches keyed on it see the change at once.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field as dc_field
 from datetime import datetime, timezone
 
 from bson import ObjectId
 from pymongo import UpdateOne
 
-from sda2 import store
+from sda2 import faults, store
 from sda2.curation import audit
 
+import fiftyone.core.odm as foo  # noqa: E402  (sda2.store has started the database)
+
 MARKS = ("reviewed", "ambiguous", "excluded")
+EDIT_IDS = audit.EDIT_IDS_FIELD
+WRITE_CHUNK = 1000  # samples per bulk write (the lease of the pending entries is renewed between chunks)
+MAX_ROUNDS = 20  # how often a change without an expected value is re-read and retried when it keeps losing
 DECISIONS = ("accept", "relabel", "keep", "ambiguous", "exclude")
 
 
@@ -58,14 +74,16 @@ class Conflict:
 class EditConflict(RuntimeError):
     """The stored value changed under an edit; the message shows the current value and who set it."""
 
-    def __init__(self, conflicts: list[Conflict], applied: int = 0):
+    def __init__(self, conflicts: list[Conflict], applied: int = 0, batch_id: str | None = None,
+                 context: str = "", fix: str = ""):
         self.conflicts = conflicts
         self.applied = applied
+        self.batch_id = batch_id
         lines = "; ".join(c.describe() for c in conflicts[:5])
         more = f" (and {len(conflicts) - 5} more)" if len(conflicts) > 5 else ""
         done = f" {applied} other change(s) of the batch were written." if applied else " Nothing was written."
-        super().__init__(f"Edit conflict: {lines}{more}.{done} Fix: reload the sample(s), look at the current "
-                         "value and decide again.")
+        fix = fix or "reload the sample(s), look at the current value and decide again."
+        super().__init__(f"{context}Edit conflict: {lines}{more}.{done} Fix: {fix}")
 
 
 @dataclass
@@ -81,18 +99,22 @@ class BatchResult:
 
 
 @dataclass
-class _Change:
+class Change:
+    """One wanted change of one sample: a label field, a tag ("tags:<name>", new True/False) or a plain field."""
+
     sample_id: ObjectId
-    field: str  # a label field, or "tags:<mark>" for a mark
+    field: str  # a label field, "tags:<name>" for a tag or mark, or a declared plain field (e.g. a confidence)
     expected: object  # plain value the caller saw, or UNSET
     new: object  # plain value wanted
-    kind: str = "label"
+    kind: str = "label"  # what the log calls it: label, mark, tag, value or undo
     undoes: str | None = None
+
+
 
 
 # ---------------------------------------------------------------- plain values <-> stored documents
 
-def _plain(raw, kind: str):
+def plain(raw, kind: str):
     """The plain value of a stored label document: a class name, sorted tags, or boxes."""
     if kind == "classification":
         return None if raw is None else raw.get("label")
@@ -102,7 +124,7 @@ def _plain(raw, kind: str):
             for d in (raw or {}).get("detections") or []]
 
 
-def _normalize(value, kind: str):
+def normalize(value, kind: str):
     """``value`` as the plain value of ``kind`` (so comparisons do not depend on order or types)."""
     if value is None or kind == "classification":
         return None if value is None else str(value)
@@ -133,7 +155,8 @@ def _raw(new, old_raw, kind: str):
                                     "label": b["label"], "bounding_box": b["bounding_box"]} for b in new]}
 
 
-def _check_classes(dataset, field: str, kind: str, values, allow_new_class: bool) -> None:
+def check_classes(dataset, field: str, kind: str, values, allow_new_class: bool) -> None:
+    """Refuse class names ``field`` does not know (unless ``allow_new_class``), naming them and the classes."""
     if allow_new_class or kind == "detection":
         return
     known = set(store.classes(dataset, field))
@@ -144,6 +167,9 @@ def _check_classes(dataset, field: str, kind: str, values, allow_new_class: bool
                          "one of the classes, or pass allow_new_class=True to add a class.")
 
 
+_plain, _normalize, _check_classes = plain, normalize, check_classes  # older names, used by sibling modules
+
+
 def _object_ids(sample_ids) -> list[ObjectId]:
     try:
         return [ObjectId(str(s)) for s in sample_ids]
@@ -151,86 +177,198 @@ def _object_ids(sample_ids) -> list[ObjectId]:
         raise ValueError(f"Not a sample id: {exc}. Fix: pass ids from dataset.values('id').") from None
 
 
+# ---------------------------------------------------------------- fields the write path needs declared
+
+_declared: set[tuple[str, str]] = set()
+_FTYPES = {"list_of_strings": ("fiftyone.core.fields.ListField", "fiftyone.core.fields.StringField"),
+           "float": ("fiftyone.core.fields.FloatField", None)}
+
+
+def declare_field(dataset, name: str, ftype: str, description: str = "") -> None:
+    """Declare sample field ``name`` (``ftype`` "float" or "list_of_strings") on the root dataset if missing,
+    atomically, so several processes doing it at once neither clash nor drop each other's fields."""
+    root = dataset._root_dataset
+    if (str(root._doc.id), name) in _declared:
+        return
+    if name not in root.get_field_schema():
+        root.reload()
+    if name not in root.get_field_schema():
+        kind, sub = _FTYPES[ftype]
+        doc = {"name": name, "ftype": kind, "embedded_doc_type": None, "subfield": sub, "fields": [],
+               "db_field": name, "description": description or None, "info": None, "read_only": False,
+               "created_at": datetime.now(timezone.utc).replace(tzinfo=None)}
+        store.durable(foo.get_db_conn().datasets).update_one(
+            {"_id": root._doc.id, "sample_fields.name": {"$ne": name}}, {"$push": {"sample_fields": doc}})
+        root.reload()
+    _declared.add((str(root._doc.id), name))
+
+
+def _field_kinds(dataset, fields) -> dict[str, str]:
+    """field -> "tag", a label kind, or "value" (a declared plain field)."""
+    labels = {f.name: f.kind for f in store.label_fields(dataset)}
+    schema = dataset.get_field_schema()
+    kinds = {}
+    for field in fields:
+        if field.startswith("tags:"):
+            kinds[field] = "tag"
+        elif field in labels:
+            kinds[field] = labels[field]
+        elif field in schema and field not in ("id", "filepath", "tags", EDIT_IDS):
+            kinds[field] = "value"
+        else:
+            raise KeyError(f"Dataset {dataset.name!r} has no editable field {field!r} (label fields: "
+                           f"{', '.join(labels) or 'none'}).")
+    return kinds
+
+
 # ---------------------------------------------------------------- the write path
 
-def _conflict(dataset, change: _Change, current, batch_id: str) -> Conflict:
+def _conflict(dataset, change: Change, current, batch_id: str) -> Conflict:
     entry = audit.last_setter(dataset, str(change.sample_id), change.field, current, exclude_batch=batch_id)
     return Conflict(str(change.sample_id), change.field, change.expected, current, change.new,
                     entry and entry["annotator"], entry and entry["at"], entry and entry.get("reason"))
 
 
-def _apply(dataset, changes: list[_Change], annotator: str, reason: str, on_conflict: str,
-           meta: dict | None = None, batch_id: str | None = None) -> BatchResult:
-    """Write ``changes`` as one batch: log them pending, write with conditional updates, confirm the entries
-    that won and delete those that lost, report conflicts."""
+def _current(doc: dict, field: str, kind: str):
+    if kind == "tag":
+        return field[5:] in (doc.get("tags") or [])
+    return doc.get(field) if kind == "value" else plain(doc.get(field), kind)
+
+
+def _plan(doc: dict, group: list[Change], kinds: dict, now: datetime):
+    """(update filter, update, [(change, old value)], [(change, current value)] conflicts) for one sample."""
+    filt, sets, conds, adds, pulls, planned, conflicts = {"_id": doc["_id"]}, {}, [], [], [], [], []
+    for change in group:
+        kind = kinds[change.field]
+        current = _current(doc, change.field, kind)
+        wanted = change.new
+        if change.expected is not UNSET:
+            expected = change.expected if kind in ("tag", "value") else normalize(change.expected, kind)
+            if expected != current:
+                conflicts.append((change, current))
+                continue
+        if wanted == current:
+            continue
+        if kind == "tag":
+            tag = change.field[5:]
+            (adds if wanted else pulls).append(tag)
+            conds.append({"tags": {"$ne": tag}} if wanted else {"tags": tag})
+        else:
+            old_raw = doc.get(change.field)
+            sets[change.field] = wanted if kind == "value" else _raw(wanted, old_raw, kind)
+            conds.append({change.field: old_raw})
+        planned.append((change, current))
+    if conflicts or not planned:
+        return None, None, [], conflicts
+    update = {"$set": {**sets, "last_modified_at": now}}
+    if adds and pulls:  # one path cannot take $addToSet and $pull at once: write the whole list, conditionally
+        old_tags = list(doc.get("tags") or [])
+        update["$set"]["tags"] = [t for t in old_tags if t not in pulls] + [t for t in adds if t not in old_tags]
+        conds = [c for c in conds if "tags" not in c] + [{"tags": old_tags}]
+    elif adds:
+        update["$addToSet"] = {"tags": {"$each": adds}}
+    elif pulls:
+        update["$pull"] = {"tags": {"$in": pulls}}
+    filt["$and"] = conds
+    return filt, update, planned, []
+
+
+def _write(dataset, coll, ops: list, batch_id: str) -> int:
+    """Bulk-write ``ops`` in chunks (journaled), renewing the lease of the batch's pending entries; matched."""
+    matched, renewed = 0, time.monotonic()
+    durable = store.durable(coll)
+    for start in range(0, len(ops), WRITE_CHUNK):
+        if time.monotonic() - renewed > audit.LEASE_S / 4:
+            audit.renew(dataset, batch_id)
+            renewed = time.monotonic()
+        matched += durable.bulk_write(ops[start:start + WRITE_CHUNK], ordered=False).matched_count
+        faults.point("edits.after_chunk")
+    return matched
+
+
+def apply_changes(dataset, changes: list[Change], annotator: str, reason: str, on_conflict: str = "raise",
+                  meta: dict | None = None, batch_id: str | None = None) -> BatchResult:
+    """Write ``changes`` as one logged batch (write-ahead, one conditional update per sample), report conflicts.
+
+    ``on_conflict="raise"`` writes nothing when a conflict is seen before writing; "skip" writes the rest.
+    Changes without an expected value that lose a race are read again and retried, never reported.
+    """
     if on_conflict not in ("raise", "skip"):
         raise ValueError(f"on_conflict must be 'raise' or 'skip', not {on_conflict!r}.")
-    if not annotator or not str(annotator).strip():
-        raise ValueError("Every edit needs the annotator's name. Fix: pass annotator='your name' "
-                         "(in the app: type your name in the sidebar).")
+    name = audit.annotator_name(annotator)
     result = BatchResult(batch_id or str(ObjectId()))
     if not changes:
         return result
-    coll = dataset._sample_collection
-    label_fields = sorted({c.field for c in changes if not c.field.startswith("tags:")})
-    kinds = {f: store.label_kind(dataset, f) for f in label_fields}
-    ids = list({c.sample_id for c in changes})
-    docs = {d["_id"]: d for d in coll.find({"_id": {"$in": ids}}, {**{f: 1 for f in label_fields}, "tags": 1})}
-    missing = [str(i) for i in ids if i not in docs]
-    if missing:
-        raise ValueError(f"No sample(s) {missing[:5]} in dataset {dataset.name!r}. Nothing was written. "
-                         "Fix: pass ids of this dataset's samples.")
-    now = datetime.now(timezone.utc)
-    ops, planned, conflicts = [], [], []
+    root = dataset._root_dataset
+    seen = set()
     for change in changes:
-        doc = docs[change.sample_id]
-        if change.field.startswith("tags:"):
-            tag = change.field[5:]
-            current = tag in (doc.get("tags") or [])
-            if current == change.new:
-                continue  # a mark is a set membership: already in the wanted state
-            update = {"$addToSet" if change.new else "$pull": {"tags": tag}, "$set": {"last_modified_at": now}}
-            ops.append(UpdateOne({"_id": change.sample_id, "tags": {"$ne": tag} if change.new else tag}, update))
-            planned.append((change, current, lambda d, t=tag, want=change.new: (t in (d.get("tags") or [])) == want))
-            continue
-        kind = kinds[change.field]
-        old_raw = doc.get(change.field)
-        current = _plain(old_raw, kind)
-        if change.expected is not UNSET and _normalize(change.expected, kind) != current:
-            conflicts.append(_conflict(dataset, change, current, result.batch_id))
-            continue
-        if change.new == current:
-            continue
-        new_raw = _raw(change.new, old_raw, kind)
-        ops.append(UpdateOne({"_id": change.sample_id, change.field: old_raw},
-                             {"$set": {change.field: new_raw, "last_modified_at": now}}))
-        planned.append((change, current, lambda d, f=change.field, want=new_raw: d.get(f) == want))
-    if conflicts and on_conflict == "raise":
-        raise EditConflict(conflicts)
-    entries = [{"_id": ObjectId(), "sample_id": str(c.sample_id), "field": c.field, "old": old, "new": c.new,
-                "annotator": str(annotator).strip(), "at": now, "reason": reason, "batch_id": result.batch_id,
-                "kind": c.kind, "undoes": c.undoes, "undone": False, "undone_by": None,
-                **({"meta": meta} if meta else {})} for c, old, _ in planned]
-    audit.record(dataset, entries)
-    won = [True] * len(planned)
-    if ops:
-        outcome = coll.bulk_write(ops, ordered=False)
-        if outcome.matched_count < len(ops):  # someone wrote in between: find out which changes lost
-            after = {d["_id"]: d for d in coll.find({"_id": {"$in": [c.sample_id for c, _, _ in planned]}})}
-            won = [check(after[c.sample_id]) for c, _, check in planned]
-    audit.settle(dataset, [e["_id"] for e, ok in zip(entries, won) if ok],
-                 [e["_id"] for e, ok in zip(entries, won) if not ok])
-    for (change, _, _), ok in zip(planned, won):
-        if not ok:
-            field, doc = change.field, after[change.sample_id]
-            now_value = ((field[5:] in (doc.get("tags") or [])) if field.startswith("tags:")
-                         else _plain(doc.get(field), kinds[field]))
-            conflicts.append(_conflict(dataset, change, now_value, result.batch_id))
-    result.edit_ids = [str(e["_id"]) for e, ok in zip(entries, won) if ok]
-    result.conflicts = conflicts
-    if conflicts and on_conflict == "raise":
-        raise EditConflict(conflicts, applied=len(result.edit_ids))
+        if (change.sample_id, change.field) in seen:
+            raise ValueError(f"Sample {change.sample_id} appears twice for {change.field!r} in one batch. Nothing "
+                             "was written. Fix: pass one change per sample and field.")
+        seen.add((change.sample_id, change.field))
+    kinds = _field_kinds(root, {c.field for c in changes})
+    declare_field(root, EDIT_IDS, "list_of_strings",
+                  "sda2: ids of the audit-log entries that wrote this sample, newest last")
+    coll = root._sample_collection
+    groups: dict[ObjectId, list[Change]] = {}
+    for change in changes:
+        groups.setdefault(change.sample_id, []).append(change)
+    fields = {f: 1 for f in kinds if not f.startswith("tags:")} | {"tags": 1}
+    for round_ in range(MAX_ROUNDS):
+        docs = {d["_id"]: d for d in coll.find({"_id": {"$in": list(groups)}}, fields)}
+        missing = [str(i) for i in groups if i not in docs]
+        if missing:
+            if round_ == 0:
+                raise ValueError(f"No sample(s) {missing[:5]} in dataset {root.name!r}. Nothing was written. "
+                                 "Fix: pass ids of this dataset's samples.")
+            groups = {k: v for k, v in groups.items() if k in docs}  # deleted meanwhile: nothing to change
+        now = datetime.now(timezone.utc)
+        ops, entries_of, conflicts = [], {}, []
+        for sid, group in groups.items():
+            filt, update, planned, lost = _plan(docs[sid], group, kinds, now)
+            conflicts += [_conflict(root, c, current, result.batch_id) for c, current in lost]
+            if not planned:
+                continue
+            entries = [{"_id": ObjectId(), "sample_id": str(sid), "field": c.field, "old": old, "new": c.new,
+                        "annotator": name, "annotator_key": name.casefold(), "at": now, "reason": reason,
+                        "batch_id": result.batch_id, "kind": c.kind, "undoes": c.undoes, "undone": False,
+                        "undone_by": None, **({"linked": False} if c.kind == "undo" else {}),
+                        **({"meta": meta} if meta else {})} for c, old in planned]
+            update["$push"] = {EDIT_IDS: {"$each": [str(e["_id"]) for e in entries], "$slice": -audit.KEEP_IDS}}
+            ops.append(UpdateOne(filt, update))
+            entries_of[sid] = entries
+        if conflicts and on_conflict == "raise" and round_ == 0:
+            raise EditConflict(conflicts)
+        result.conflicts += conflicts
+        if not ops:
+            groups = {}
+            break
+        audit.record(root, [e for entries in entries_of.values() for e in entries])
+        faults.point("edits.after_record")
+        matched = _write(root, coll, ops, result.batch_id)
+        faults.point("edits.after_write")
+        if matched == len(ops):
+            won = set(entries_of)
+        else:  # some lost a race: the entry ids on the samples say exactly which writes happened
+            stored = {d["_id"]: set(d.get(EDIT_IDS) or [])
+                      for d in coll.find({"_id": {"$in": list(entries_of)}}, {EDIT_IDS: 1})}
+            won = {sid for sid, entries in entries_of.items() if str(entries[0]["_id"]) in stored.get(sid, ())}
+        faults.point("edits.before_settle")
+        audit.settle(root, [e for sid in won for e in entries_of[sid]],
+                     [e["_id"] for sid, entries in entries_of.items() if sid not in won for e in entries])
+        result.edit_ids += [str(e["_id"]) for sid in entries_of if sid in won for e in entries_of[sid]]
+        groups = {sid: groups[sid] for sid in entries_of if sid not in won}  # read again, decide again
+        if not groups:
+            break
+    if groups:  # kept losing for MAX_ROUNDS rounds: report them rather than loop on
+        docs = {d["_id"]: d for d in coll.find({"_id": {"$in": list(groups)}}, fields)}
+        result.conflicts += [_conflict(root, c, _current(docs[sid], c.field, kinds[c.field]), result.batch_id)
+                             for sid, group in groups.items() if sid in docs for c in group[:1]]
+    if result.conflicts and on_conflict == "raise":
+        raise EditConflict(result.conflicts, applied=len(result.edit_ids), batch_id=result.batch_id)
     return result
+
+
 
 
 def set_label(dataset, sample_id, new_label, annotator: str, reason: str = "", expected_old=UNSET,
@@ -238,7 +376,8 @@ def set_label(dataset, sample_id, new_label, annotator: str, reason: str = "", e
     """Set one sample's label; returns the edit id (None when it already had that label).
 
     ``expected_old`` is the value the decision was based on; when the stored value differs, nothing is
-    written and :class:`EditConflict` says what is stored and who set it.
+    written and :class:`EditConflict` says what is stored and who set it. Without it the label is written
+    over whatever is stored (the log keeps the value it replaced).
     """
     result = set_labels(dataset, [(sample_id, new_label, expected_old)], annotator, reason, field=field,
                         allow_new_class=allow_new_class, meta=meta)
@@ -253,6 +392,7 @@ def set_labels(dataset, changes, annotator: str, reason: str = "", field: str = 
     ``on_conflict="raise"`` writes nothing when a conflict is seen before writing; "skip" writes the rest
     and lists the conflicts in the result.
     """
+    audit.annotator_name(annotator)
     if hasattr(changes, "to_dict") and hasattr(changes, "columns"):
         cols = ["sample_id", "new_label"] + (["expected_old"] if "expected_old" in changes.columns else [])
         changes = list(changes[cols].itertuples(index=False, name=None))
@@ -260,21 +400,44 @@ def set_labels(dataset, changes, annotator: str, reason: str = "", field: str = 
         changes = list(changes.items())
     kind = store.label_kind(dataset, field)
     rows = [(sid, new, rest[0] if rest else UNSET) for sid, new, *rest in changes]
-    news = [_normalize(new, kind) for _, new, _ in rows]
-    _check_classes(dataset, field, kind, news, allow_new_class)
+    news = [normalize(new, kind) for _, new, _ in rows]
+    check_classes(dataset, field, kind, news, allow_new_class)
     oids = _object_ids(sid for sid, _, _ in rows)
-    return _apply(dataset, [_Change(oid, field, exp, new) for oid, (_, _, exp), new in zip(oids, rows, news)],
-                  annotator, reason, on_conflict, meta)
+    return apply_changes(dataset, [Change(oid, field, exp, new) for oid, (_, _, exp), new in zip(oids, rows, news)],
+                         annotator, reason, on_conflict, meta)
+
+
+def _ids(sample_ids) -> list[ObjectId]:
+    return _object_ids([sample_ids] if isinstance(sample_ids, str) else sample_ids)
 
 
 def mark(dataset, sample_ids, name: str, annotator: str, reason: str = "", on: bool = True) -> BatchResult:
     """Set (``on``) or clear a curation mark (reviewed / ambiguous / excluded) on samples, as one batch."""
     if name not in MARKS:
         raise ValueError(f"Unknown mark {name!r}. Fix: use one of {', '.join(MARKS)}.")
-    if isinstance(sample_ids, str):
-        sample_ids = [sample_ids]
-    changes = [_Change(oid, f"tags:{name}", UNSET, bool(on), kind="mark") for oid in _object_ids(sample_ids)]
-    return _apply(dataset, changes, annotator, reason, "raise")
+    changes = [Change(oid, f"tags:{name}", UNSET, bool(on), kind="mark") for oid in _ids(sample_ids)]
+    return apply_changes(dataset, changes, annotator, reason, "raise")
+
+
+def _tag_name(name) -> str:
+    text = str(name).strip() if isinstance(name, str) else ""
+    if not text:
+        raise ValueError(f"A tag needs a name, got {name!r}. Fix: pass a non-empty tag name, e.g. 'check-later'.")
+    return text
+
+
+def tag(dataset, sample_ids, name: str, annotator: str, reason: str = "") -> BatchResult:
+    """Add sample tag ``name`` to ``sample_ids`` as one logged, undoable batch (samples already tagged are left)."""
+    name = _tag_name(name)
+    return apply_changes(dataset, [Change(oid, f"tags:{name}", UNSET, True, kind="tag") for oid in _ids(sample_ids)],
+                         annotator, reason or f"tag {name}", "raise")
+
+
+def untag(dataset, sample_ids, name: str, annotator: str, reason: str = "") -> BatchResult:
+    """Remove sample tag ``name`` from ``sample_ids`` as one logged, undoable batch."""
+    name = _tag_name(name)
+    return apply_changes(dataset, [Change(oid, f"tags:{name}", UNSET, False, kind="tag") for oid in _ids(sample_ids)],
+                         annotator, reason or f"untag {name}", "raise")
 
 
 def review(dataset, sample_id, decision: str, annotator: str, new_label=None, expected_old=UNSET,
@@ -287,17 +450,17 @@ def review(dataset, sample_id, decision: str, annotator: str, new_label=None, ex
         raise ValueError(f"Unknown decision {decision!r}. Fix: use one of {', '.join(DECISIONS)}.")
     (oid,) = _object_ids([sample_id])
     kind = store.label_kind(dataset, field)
-    changes = [_Change(oid, "tags:reviewed", UNSET, True, kind="mark")]
+    changes = [Change(oid, "tags:reviewed", UNSET, True, kind="mark")]
     if decision in ("accept", "relabel"):
         if new_label is None:
             raise ValueError(f"Decision {decision!r} needs new_label. Fix: pass the label to write.")
-        new = _normalize(new_label, kind)
-        _check_classes(dataset, field, kind, [new], allow_new_class=False)
-        changes.insert(0, _Change(oid, field, expected_old, new))
+        new = normalize(new_label, kind)
+        check_classes(dataset, field, kind, [new], allow_new_class=False)
+        changes.insert(0, Change(oid, field, expected_old, new))
     elif decision in ("ambiguous", "exclude"):
-        changes.append(_Change(oid, "tags:" + {"ambiguous": "ambiguous", "exclude": "excluded"}[decision],
-                               UNSET, True, kind="mark"))
-    return _apply(dataset, changes, annotator, reason or decision, "raise")
+        changes.append(Change(oid, "tags:" + {"ambiguous": "ambiguous", "exclude": "excluded"}[decision],
+                              UNSET, True, kind="mark"))
+    return apply_changes(dataset, changes, annotator, reason or decision, "raise")
 
 
 def resolve_group(dataset, member_ids, keep_ids, annotator: str, reason: str = "") -> BatchResult:
@@ -308,35 +471,61 @@ def resolve_group(dataset, member_ids, keep_ids, annotator: str, reason: str = "
     members, keep = _object_ids(member_ids), set(_object_ids(keep_ids))
     if not keep <= set(members):
         raise ValueError("keep_ids must be members of the group. Fix: pick samples shown in the group.")
-    changes = [_Change(oid, "tags:reviewed", UNSET, True, kind="mark") for oid in members]
-    changes += [_Change(oid, "tags:excluded", UNSET, True, kind="mark") for oid in members if oid not in keep]
-    changes += [_Change(oid, "tags:excluded", UNSET, False, kind="mark") for oid in members if oid in keep]
-    return _apply(dataset, changes, annotator, reason or f"duplicate group: keep {len(keep)} of {len(members)}",
-                  "raise")
+    changes = [Change(oid, "tags:reviewed", UNSET, True, kind="mark") for oid in members]
+    changes += [Change(oid, "tags:excluded", UNSET, True, kind="mark") for oid in members if oid not in keep]
+    changes += [Change(oid, "tags:excluded", UNSET, False, kind="mark") for oid in members if oid in keep]
+    return apply_changes(dataset, changes, annotator,
+                         reason or f"duplicate group: keep {len(keep)} of {len(members)}", "raise")
 
 
 def undo(dataset, edit_or_batch_id: str, annotator: str, reason: str = "") -> BatchResult:
     """Undo one edit or a whole batch: restore the old values (conflict-checked, logged as a new batch)."""
+    annotator = audit.annotator_name(annotator)
     key = str(edit_or_batch_id)
     entries = audit.find(dataset, batch_id=key) or (audit.find(dataset, _id=ObjectId(key))
                                                     if ObjectId.is_valid(key) else [])
     if not entries:
         raise ValueError(f"No edit or batch {key!r} in the audit log of {dataset.name!r}. "
                          "Fix: take an edit_id or batch_id from sda2.audit_log(dataset).")
+    if any(e.get("target") for e in entries):
+        raise ValueError(f"{key!r} changed {entries[0]['field']!r}, which is not a sample field; undo does not "
+                         "apply. Fix: save the old value again (it is in the entry's 'old').")
     todo = [e for e in entries if not e["undone"]]
     if not todo:
         raise ValueError(f"{key!r} was undone already (by {entries[0]['undone_by']}). Nothing to do.")
-    changes = [_Change(ObjectId(e["sample_id"]), e["field"], UNSET if e["kind"] == "mark" else e["new"],
-                       e["old"], kind="undo", undoes=str(e["_id"])) for e in todo]
-    result = _apply(dataset, changes, annotator, reason or f"undo {key}", "raise")
-    by_sample = {(e["sample_id"], e["undoes"]): e for e in audit.find(dataset, batch_id=result.batch_id)}
-    audit.mark_undone(dataset, [e["_id"] for e in todo],
-                      {e["_id"]: by_sample.get((e["sample_id"], str(e["_id"])), {}).get("_id", result.batch_id)
-                       for e in todo})
+    labels = {f.name for f in store.label_fields(dataset._root_dataset)}
+    changes = [Change(ObjectId(e["sample_id"]), e["field"], e["new"] if e["field"] in labels else UNSET,
+                      e["old"], kind="undo", undoes=str(e["_id"])) for e in todo]
+    try:
+        result = apply_changes(dataset, changes, annotator, reason or f"undo {key}", "raise")
+    except EditConflict as exc:
+        if exc.applied:
+            _link(dataset, exc.batch_id)
+        raise
+    faults.point("edits.before_mark_undone")
+    _link(dataset, result.batch_id)
     return result
 
 
-def undo_last(dataset, annotator: str | None = None) -> BatchResult | None:
-    """Undo the newest batch (by ``annotator`` when given) that is not itself an undo; None if none."""
-    batch_id = audit.last_batch(dataset, annotator)
-    return None if batch_id is None else undo(dataset, batch_id, annotator or "anonymous")
+def _link(dataset, undo_batch: str) -> None:
+    """Flag the entries undone by the entries of batch ``undo_batch`` (reconcile does it after a crash)."""
+    audit.mark_undone(dataset, {ObjectId(e["undoes"]): e["_id"] for e in audit.find(dataset, batch_id=undo_batch)
+                                if e.get("undoes")})
+
+
+def undo_last(dataset, annotator: str, skip=()) -> BatchResult | None:
+    """Undo ``annotator``'s newest batch that is not itself an undo (batch ids in ``skip`` passed over); None
+    if none. A batch that cannot be undone (its samples changed since) raises :class:`EditConflict` naming it."""
+    annotator = audit.annotator_name(annotator)
+    skip = tuple(skip)
+    batch_id = audit.last_batch(dataset, annotator, skip)
+    if batch_id is None:
+        return None
+    try:
+        return undo(dataset, batch_id, annotator)
+    except EditConflict as exc:
+        raise EditConflict(
+            exc.conflicts, exc.applied, batch_id,
+            context=f"Cannot undo {annotator}'s last batch {batch_id}: its samples changed since. ",
+            fix=(f"undo the later change(s) first, or pass skip={[*skip, batch_id]!r} to undo_last to undo the "
+                 "batch before it.")) from None

@@ -13,6 +13,13 @@ may go back and change an answer; the item is then resolved again.
 
 Review queues (``mode="review"``) show a proposed label (e.g. an auto-label) that the reviewer accepts
 or fixes; the same rules apply, so an accepted proposal writes nothing.
+
+Crash safety: an answer and the item's ``due`` mark (it must be resolved again) are written in one update.
+Resolving claims the item with ``resolving`` = {until, owner}: a claim expires after ``RESOLVING`` or as
+soon as its owner process is dead. The next touch of the queue (:func:`next_item`, :func:`progress`,
+:func:`disagreements`, :func:`adjudicate`) resolves every due item whose claim is free, idempotently: a
+label the killed resolver had already written is recognised, not written twice or taken for a conflict.
+Leases expire after ``LEASE`` (a labeler who vanishes frees the item).
 """
 
 from __future__ import annotations
@@ -27,14 +34,15 @@ import pandas as pd
 from bson import ObjectId
 from pymongo import ASCENDING, ReturnDocument
 
-from sda2 import store
-from sda2.curation import annotations, edits
+from sda2 import faults, liveness, store
+from sda2.curation import annotations, audit, edits
 
 from fiftyone import ViewField as F  # noqa: E402  (sda2.store has started the database)
 
 QUEUES = "sda2_queues."
 ITEMS = "sda2_queue_items."
 LEASE = timedelta(minutes=15)  # an item handed to a labeler is kept for them this long
+RESOLVING = timedelta(minutes=2)  # a claim to resolve an item expires after this (sooner if its owner dies)
 MODES = ("label", "review")
 STATUSES = ("open", "done", "disputed", "conflict")
 
@@ -57,7 +65,8 @@ def _queues(dataset):
 def _items(dataset):
     return annotations.collection(dataset, ITEMS, (
         ([("queue_id", ASCENDING), ("sample_id", ASCENDING)], {"unique": True}),
-        ([("queue_id", ASCENDING), ("status", ASCENDING), ("order", ASCENDING)], {})))
+        ([("queue_id", ASCENDING), ("status", ASCENDING), ("order", ASCENDING)], {}),
+        ([("queue_id", ASCENDING), ("due", ASCENDING)], {"sparse": True})))
 
 
 def _now() -> datetime:
@@ -179,7 +188,9 @@ def next_item(dataset, queue: str, annotator: str) -> str | None:
     The item they hold already comes back first, so a reload does not skip it.
     """
     annotator = _labeler(annotator)
-    qid, now, items = str(get_queue(dataset, queue)["_id"]), _now(), _items(dataset)
+    definition = get_queue(dataset, queue)
+    settle(dataset, definition)
+    qid, now, items = str(definition["_id"]), _now(), _items(dataset)
     held = items.find_one_and_update(
         {"queue_id": qid, "status": "open", "leases": {"$elemMatch": {"annotator": annotator, "until": {"$gte": now}}}},
         {"$set": {"leases.$.until": now + LEASE}}, sort=[("order", 1)], projection={"sample_id": 1})
@@ -243,15 +254,57 @@ def _majority(answers: list) -> object | None:
     return json.loads(key) if top * 2 > len(answers) else None
 
 
-def _resolve(dataset, definition: dict, sample_id: str, annotator: str) -> Submission:
+def _claim_free(now: datetime) -> dict:
+    """Filter: nobody holds the item's resolving claim (never claimed, released, expired, or an old ``True``)."""
+    return {"$or": [{"resolving": {"$in": [False, None, True]}}, {"resolving.until": {"$lt": now}}]}
+
+
+def _claim(items, qid: str, sample_id: str) -> dict | None:
+    """Claim the item for resolving (its answers all in); a claim whose owner died is taken over."""
+    now = _now()
+    query = {"queue_id": qid, "sample_id": sample_id, "$expr": {"$gte": [{"$size": "$answered_by"}, "$required"]}}
+    claim = {"$set": {"resolving": {"until": now + RESOLVING, "owner": liveness.owner()}}}
+    doc = items.find_one_and_update({**query, **_claim_free(now)}, claim, return_document=ReturnDocument.AFTER)
+    if doc is None:
+        held = items.find_one(query, {"resolving": 1})
+        stale = held and isinstance(held.get("resolving"), dict) and not liveness.is_alive(held["resolving"].get("owner"))
+        if stale:
+            doc = items.find_one_and_update({**query, "resolving": held["resolving"]}, claim,
+                                            return_document=ReturnDocument.AFTER)
+    return doc
+
+
+def _not_claimed(items, qid: str, sample_id: str) -> Submission:
+    """The outcome when this call could not resolve the item: too few answers, or someone else resolves it."""
+    doc = items.find_one({"queue_id": qid, "sample_id": sample_id})
+    if doc is not None and len(doc["answered_by"]) < doc["required"]:  # nothing to resolve: clear the mark
+        items.update_one({"_id": doc["_id"], "due": doc.get("due"),
+                          "$expr": {"$lt": [{"$size": "$answered_by"}, "$required"]}}, {"$unset": {"due": ""}})
+    if doc is None or doc["status"] == "open":
+        return Submission(sample_id, "recorded")
+    return Submission(sample_id, doc["status"], doc["written"] if doc["status"] == "done" else None,
+                      doc.get("edit_id"), doc.get("message", ""))
+
+
+def _write_decision(dataset, definition: dict, doc: dict, target, who: str, reason: str, meta: dict):
+    """Write ``target`` as the item's label; (edit id, written). Idempotent: a label already stored (by a
+    resolver killed before it could record so) is taken as written, with the edit that wrote it."""
+    field, sample_id = definition["field"], doc["sample_id"]
+    current = _current_labels(dataset, [sample_id], field)[sample_id]
+    if _key(current) == _key(target):
+        setter = audit.last_setter(dataset, sample_id, field, target)
+        return (str(setter["_id"]) if setter else doc["edit_id"]), target
+    edit_id = edits.set_label(dataset, sample_id, target, who, reason, expected_old=doc["written"], field=field,
+                              meta=meta, allow_new_class=True)
+    return edit_id, target
+
+
+def _resolve(dataset, definition: dict, sample_id: str, annotator: str | None) -> Submission:
     """Write the label an item's answers decide (or restore its old label when they no longer agree)."""
     qid, items = str(definition["_id"]), _items(dataset)
-    doc = items.find_one_and_update(
-        {"queue_id": qid, "sample_id": sample_id, "resolving": {"$ne": True},
-         "$expr": {"$gte": [{"$size": "$answered_by"}, "$required"]}},
-        {"$set": {"resolving": True}}, return_document=ReturnDocument.AFTER)
+    doc = _claim(items, qid, sample_id)
     if doc is None:
-        return Submission(sample_id, "recorded")
+        return _not_claimed(items, qid, sample_id)
     update = {"resolving": False}
     try:
         docs = annotations.find(dataset, queue_id=qid, sample_id=sample_id)
@@ -260,25 +313,27 @@ def _resolve(dataset, definition: dict, sample_id: str, annotator: str) -> Submi
         agreeing = sorted(a for a, label in answers.items() if winner is not None and _key(label) == _key(winner))
         target = doc["base"] if winner is None else winner
         status, edit_id, message = ("done" if winner is not None else "disputed"), doc["edit_id"], ""
+        faults.point("queue.resolve.claimed")
         if _key(target) != _key(doc["written"]):
-            who = " + ".join(agreeing) if winner is not None else annotator
+            who = " + ".join(agreeing) if winner is not None else (annotator or " + ".join(sorted(answers)))
             reason = f"labeling queue {definition['name']}" + (
                 "" if winner is not None else ": answers now disagree, label from before the queue restored")
             meta = {"queue": definition["name"], "answers": len(answers),
                     "seconds": float(sum(a["seconds"] for a in docs))}
             try:
-                edit_id = edits.set_label(dataset, sample_id, target, who, reason, expected_old=doc["written"],
-                                          field=definition["field"], meta=meta, allow_new_class=True)
-                update["written"] = target
+                edit_id, update["written"] = _write_decision(dataset, definition, doc, target, who, reason, meta)
             except edits.EditConflict as exc:
                 status, message = "conflict", str(exc)
+            faults.point("queue.resolve.written")
         annotations.set_decision(dataset, qid, sample_id, winner, agreeing if status == "done" else None)
         if status == "disputed":
             message = "answers disagree: " + ", ".join(f"{a}: {annotations.text(v)}"
                                                        for a, v in sorted(answers.items()))
         update.update(status=status, resolved=winner, edit_id=edit_id, message=message)
-    finally:
-        items.update_one({"_id": doc["_id"]}, {"$set": update})
+    finally:  # the due mark goes only if no answer came in since the claim (else: resolved again)
+        done = items.update_one({"_id": doc["_id"], "due": doc.get("due")}, {"$set": update, "$unset": {"due": ""}})
+        if not done.matched_count:
+            items.update_one({"_id": doc["_id"]}, {"$set": update})
     return Submission(sample_id, status, update.get("written", winner if status == "done" else None),
                       edit_id, message)
 
@@ -293,9 +348,38 @@ def submit(dataset, queue: str, annotator: str, sample_id: str, label, seconds: 
     annotations.record_annotation(dataset, sample_id, annotator, label, seconds, queue=definition["name"],
                                   field=definition["field"], queue_id=qid)
     _items(dataset).update_one({"queue_id": qid, "sample_id": sample_id},
-                               {"$addToSet": {"answered_by": annotator},
+                               {"$addToSet": {"answered_by": annotator}, "$set": {"due": _now()},
                                 "$pull": {"leases": {"annotator": annotator}, "skipped_by": annotator}})
     return _resolve(dataset, definition, sample_id, annotator)
+
+
+def stuck(dataset, queue: str | dict, legacy: bool = False) -> list[str]:
+    """Sample ids of items left unresolved by a resolver that died or whose claim expired (or never made).
+
+    ``legacy`` also finds items stuck by versions before claims expired (``resolving: True``; a full scan).
+    """
+    definition = queue if isinstance(queue, dict) else get_queue(dataset, queue)
+    qid, now = str(definition["_id"]), _now()
+    query = {"queue_id": qid, **({"$or": [{"due": {"$type": "date"}}, {"resolving": True}]} if legacy
+                                 else {"due": {"$type": "date"}})}
+    found = []
+    for doc in _items(dataset).find(query, {"sample_id": 1, "resolving": 1, "answered_by": 1, "required": 1}):
+        claim = doc.get("resolving")
+        if isinstance(claim, dict) and claim.get("until") and claim["until"].replace(tzinfo=timezone.utc) >= now \
+                and liveness.is_alive(claim.get("owner")):
+            continue  # someone is resolving it right now
+        if len(doc["answered_by"]) >= doc["required"] or claim is True:
+            found.append(doc["sample_id"])
+    return found
+
+
+def settle(dataset, queue: str | dict, legacy: bool = False) -> list[Submission]:
+    """Resolve every item a killed or timed-out resolver left behind (idempotent); their outcomes.
+
+    ``legacy`` also settles items stuck by versions before claims expired (a full scan; ``sda2 doctor``).
+    """
+    definition = queue if isinstance(queue, dict) else get_queue(dataset, queue)
+    return [_resolve(dataset, definition, sample_id, None) for sample_id in stuck(dataset, definition, legacy)]
 
 
 def skip(dataset, queue: str, annotator: str, sample_id: str) -> None:
@@ -319,6 +403,7 @@ def adjudicate(dataset, queue: str, sample_id: str, label, annotator: str) -> Su
     """Settle a disputed (or conflicting) item: write ``label`` through the edit path; the item is done."""
     annotator = _labeler(annotator)
     definition = get_queue(dataset, queue)
+    settle(dataset, definition)
     qid = str(definition["_id"])
     doc = _items(dataset).find_one({"queue_id": qid, "sample_id": str(sample_id)})
     if doc is None:
@@ -330,13 +415,15 @@ def adjudicate(dataset, queue: str, sample_id: str, label, annotator: str) -> Su
     annotations.set_decision(dataset, qid, sample_id, written, [annotator])
     _items(dataset).update_one({"_id": doc["_id"]}, {"$set": {
         "status": "done", "resolved": written, "written": written, "edit_id": edit_id, "adjudicated_by": annotator,
-        "message": f"adjudicated by {annotator}"}})
+        "message": f"adjudicated by {annotator}", "resolving": False}, "$unset": {"due": ""}})
     return Submission(str(sample_id), "done", written, edit_id)
 
 
 def progress(dataset, queue: str) -> dict:
     """Counts for a queue: items, done, disputed, conflict, open, answers given and needed, share done."""
-    qid = str(get_queue(dataset, queue)["_id"])
+    definition = get_queue(dataset, queue)
+    settle(dataset, definition)
+    qid = str(definition["_id"])
     rows = list(_items(dataset).aggregate([
         {"$match": {"queue_id": qid}},
         {"$group": {"_id": "$status", "n": {"$sum": 1}, "answers": {"$sum": {"$size": "$answered_by"}},
@@ -379,7 +466,9 @@ def labelers(dataset, queue: str) -> pd.DataFrame:
 
 def disagreements(dataset, queue: str) -> pd.DataFrame:
     """Items left for adjudication: disputed (answers disagree) or in conflict (label changed meanwhile)."""
-    qid = str(get_queue(dataset, queue)["_id"])
+    definition = get_queue(dataset, queue)
+    settle(dataset, definition)
+    qid = str(definition["_id"])
     docs = list(_items(dataset).find({"queue_id": qid, "status": {"$in": ["disputed", "conflict"]}}).sort("order", 1))
     answers = {}
     for a in annotations.find(dataset, queue_id=qid, sample_id={"$in": [d["sample_id"] for d in docs]}):
@@ -411,3 +500,8 @@ def items_frame(dataset, queue: str) -> pd.DataFrame:
     return pd.DataFrame([{"sample_id": d["sample_id"], "required": d["required"], "answers": len(d["answered_by"]),
                           "status": d["status"], "base": d["base"], "resolved": d["resolved"]} for d in docs],
                         columns=["sample_id", "required", "answers", "status", "base", "resolved"])
+
+
+def open_sample_ids(dataset) -> set[str]:
+    """Ids of the samples that have an item still open (taking answers) in any of the dataset's labeling queues."""
+    return set(_items(dataset).distinct("sample_id", {"status": "open"}))

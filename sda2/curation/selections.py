@@ -2,7 +2,8 @@
 
 Both are plain FiftyOne features, so the FiftyOne App shows them too: the tag in its tag filter, the
 saved view in its view list. Nothing already stored is replaced unless asked: a saved view of the same
-name is an error unless ``overwrite=True``, and tagging only adds the tag.
+name is an error unless ``overwrite=True``, and tagging only adds the tag, through the audited edit path (who
+tagged, when, undoable).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from bson import ObjectId
 
 from sda2 import store
+from sda2.curation import edits
 
 
 
@@ -37,13 +39,14 @@ def _name(name: str, what: str) -> str:
     return name
 
 
-def tag_samples(dataset_or_name, sample_ids, tag: str) -> int:
-    """Add sample tag ``tag`` to the samples ``sample_ids``; the number of samples tagged."""
+def tag_samples(dataset_or_name, sample_ids, tag: str, annotator: str, reason: str = "") -> int:
+    """Add sample tag ``tag`` to the samples ``sample_ids`` as one audited, undoable batch; how many are selected."""
     dataset = store.as_dataset(dataset_or_name)
     tag = _name(tag, "tag")
     view = _selection(dataset, sample_ids)
-    view.tag_samples(tag)
-    return len(view)
+    ids = view.values("id")
+    edits.tag(dataset, ids, tag, annotator, reason or f"selection tagged {tag}")
+    return len(ids)
 
 
 def save_view(dataset_or_name, name: str, sample_ids, description: str | None = None,

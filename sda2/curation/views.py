@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sda2 import arrays, store
+from sda2 import arrays, runs, store
 from sda2.curation import audit
 
-from fiftyone import ViewField as F  # noqa: E402  (sda2.store has started the database)
+import fiftyone as fo  # noqa: E402  (sda2.store has started the database)
+from fiftyone import ViewField as F  # noqa: E402
 
 LABEL_ISSUE_FIELDS = ("label_quality", "is_label_issue", "suggested_label")
 DUPLICATE_FIELDS = ("duplicate_group", "is_duplicate", "duplicate_similarity")
@@ -20,9 +21,10 @@ def training_view(dataset):
 
 
 def has_fields(dataset, names) -> bool:
-    """True when every field in ``names`` is in the dataset's schema (e.g. detection has run)."""
+    """True when every field in ``names`` is in the dataset's schema (e.g. detection has run) and no run that
+    did not complete (killed mid write-back, or still writing) owns one of them."""
     schema = dataset.get_field_schema()
-    return all(n in schema for n in names)
+    return all(n in schema for n in names) and not runs.incomplete_fields(dataset) & set(names)
 
 
 def review_queue(dataset):
@@ -51,10 +53,10 @@ def suspects_frame(view, label_field: str = "ground_truth", limit: int | None = 
 
 def probabilities(dataset, sample_ids) -> tuple[list[str], np.ndarray] | None:
     """(classes, rows) of the stored class probabilities for ``sample_ids``; None when none are stored."""
-    if not arrays.exists(dataset.name, "probabilities"):
+    if not arrays.exists(dataset, "probabilities"):
         return None
-    classes = [str(c) for c in arrays.info(dataset.name, "probabilities").get("classes", [])]
-    _, rows = arrays.load(dataset.name, "probabilities", ids=list(sample_ids))
+    classes = [str(c) for c in arrays.info(dataset, "probabilities").get("classes", [])]
+    _, rows = arrays.load(dataset, "probabilities", ids=list(sample_ids))
     return (classes or [str(i) for i in range(rows.shape[1])]), rows
 
 
@@ -66,6 +68,14 @@ def review_progress(dataset, label_field: str = "ground_truth") -> dict:
     fixed = len(audit.collection(dataset).distinct("sample_id", {"field": label_field, "undone": False,
                                                                  "kind": "label", **audit.APPLIED}))
     return {"suspects": total, "reviewed": reviewed, "remaining": total - reviewed, "fixed": fixed}
+
+
+def _class_labels(view, schema) -> list:
+    """The ground_truth class of each sample of ``view`` (None where it has no single-class label)."""
+    field = schema.get("ground_truth")
+    if getattr(field, "document_type", None) is not fo.Classification:
+        return [None] * len(view)
+    return view.values("ground_truth.label")
 
 
 def duplicate_groups(dataset) -> pd.DataFrame:
@@ -89,7 +99,8 @@ def duplicate_groups(dataset) -> pd.DataFrame:
                           "is_exact_duplicate": optional["is_exact_duplicate"],
                           "crosses_split": optional["crosses_split"],
                           "reviewed": ["reviewed" in (t or []) for t in tags],
-                          "excluded": ["excluded" in (t or []) for t in tags]})
+                          "excluded": ["excluded" in (t or []) for t in tags],
+                          "label": _class_labels(view, schema)})
     for column in ("is_duplicate", "is_exact_duplicate", "crosses_split"):
         frame[column] = frame[column].fillna(False).astype(bool)
     group = frame.groupby("duplicate_group")

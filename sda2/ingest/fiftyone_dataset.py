@@ -19,8 +19,8 @@ import fiftyone as fo
 from fiftyone import ViewField as F
 from sda2 import store
 from sda2.ingest.base import IngestError, IngestReport, Mode, Skipped, natural_sorted
-from sda2.ingest.writer import (LABEL_TYPES, ImageInfo, check_appendable, check_target, commit, image_infos,
-                                new_temp_dataset)
+from sda2.ingest.writer import (LABEL_TYPES, ImageInfo, check_appendable, check_target, commit, discard_temp,
+                                image_infos, new_temp_dataset)
 
 SPLIT_TAGS = ("train", "test", "val", "validation")
 KINDS = {label_type: kind for kind, label_type in LABEL_TYPES.items()}
@@ -117,12 +117,15 @@ def import_fiftyone(source_name: str, name: str, label_field: str = "ground_trut
             target.add_collection(temp, new_ids=True)
             target.classes = {**target.classes, "ground_truth": list(dict.fromkeys(
                 (target.classes.get("ground_truth") or []) + classes))}
+            shared = [m for m in store.owned_media(source) if m not in store.owned_media(target)]
+            if shared:  # the copied samples' sda2-written images: kept while the target refers to them
+                target.info = {**target.info, store.OWNED_MEDIA: store.owned_media(target) + shared}
             target.save()
-            temp.delete()
+            discard_temp(temp)
         else:
             commit(temp, name, replace=mode == "overwrite")
     except BaseException:
-        if temp.name != name and fo.dataset_exists(temp.name):
-            temp.delete()
+        if temp.name != name:
+            discard_temp(temp)
         raise
     return IngestReport(name, kind, len(good), skipped, mode if exists else "new", notes)

@@ -7,6 +7,11 @@ Two layouts, told apart by where the images are:
 
 Images in sub-folders of a class folder belong to that class. Hidden files are ignored; other files
 that are not images (by extension) are reported as skipped.
+
+Symbolic links to folders are followed once: folders reached without a link are walked first, then a
+linked split or class folder is walked only when its target is not a folder already walked, nor inside
+or around one; otherwise it is reported as skipped, so no image is imported twice through a link.
+(Links inside a class folder are not followed, as ``os.walk`` does by default.)
 """
 
 from __future__ import annotations
@@ -41,8 +46,12 @@ def detect_layout(root: str | Path) -> str:
     (train, test, val, …), else as a class folder.
     """
     root = str(root)
+    real_root = os.path.realpath(root)
     direct, nested = [], []
     for top in _listing(root)[0]:
+        target = os.path.realpath(os.path.join(root, top))
+        if os.path.commonpath([target, real_root]) == target:
+            continue  # a link to the root or above it: skipped by folder_records, says nothing of the layout
         dirs, files = _listing(os.path.join(root, top))
         has_images = any(_is_image(f) for f in files)
         if dirs and (not has_images or top.lower() in SPLIT_NAMES):
@@ -73,6 +82,19 @@ def _class_records(folder: str, label: str, split: str | None, skipped: list[Ski
     return records
 
 
+def _linked_folder(path: str, root: str, real_root: str) -> bool:
+    """Whether ``path`` (under ``root``) is reached through a symbolic link below the root."""
+    return os.path.realpath(path) != os.path.join(real_root, os.path.relpath(path, root))
+
+
+def _already_walked(target: str, walked: list[str], real_root: str) -> str | None:
+    """The walked folder equal to, inside or around ``target``, or the root when it lies inside ``target``."""
+    for folder in walked:
+        if os.path.commonpath([target, folder]) in (target, folder):
+            return folder
+    return real_root if os.path.commonpath([target, real_root]) == target else None
+
+
 def folder_records(root: str | Path, layout: str = "auto") -> tuple[list[Record], list[Skipped], list[str]]:
     """(records, skipped items, notes) for the images under ``root`` in the given or detected layout."""
     root = os.path.abspath(root)
@@ -86,16 +108,28 @@ def folder_records(root: str | Path, layout: str = "auto") -> tuple[list[Record]
     skipped: list[Skipped] = []
     notes = [f"layout {layout!r} ({'root/split/class/image' if layout == 'split' else 'root/class/image'})"]
     groups = [(None, root)] if layout == "class" else [(s, os.path.join(root, s)) for s in _listing(root)[0]]
+    folders = [(split, os.path.join(folder, label), label) for split, folder in groups
+               for label in _listing(folder)[0]]
+    real_root = os.path.realpath(root)
+    walked: list[str] = []  # real paths of the class folders walked so far
+    for split, path, label in sorted(folders, key=lambda f: _linked_folder(f[1], root, real_root)):
+        target = os.path.realpath(path)
+        if _linked_folder(path, root, real_root):
+            seen = _already_walked(target, walked, real_root)
+            if seen is not None:
+                skipped.append(Skipped(path, f"a link to {target}, which overlaps {seen}, a folder already "
+                                             "imported: its images are imported once. Remove the link if it "
+                                             "is not meant as another class"))
+                continue
+        walked.append(target)
+        found = _class_records(path, label, split, skipped)
+        if not found:
+            notes.append(f"folder {path} holds no images")
+        records += found
     for split, folder in groups:
-        classes, files = _listing(folder)
         where = "class" if split is None else f"class (inside split {split!r})"
         skipped += [Skipped(os.path.join(folder, f), f"image outside any {where} folder; move it into a class "
-                            "folder") for f in files if _is_image(f)]
-        for label in classes:
-            found = _class_records(os.path.join(folder, label), label, split, skipped)
-            if not found:
-                notes.append(f"folder {os.path.join(folder, label)} holds no images")
-            records += found
+                            "folder") for f in _listing(folder)[1] if _is_image(f)]
     if not records:
         raise IngestError(f"No images found under {root}. Fix: arrange them as root/<class>/<image> or "
                           "root/<split>/<class>/<image>.")

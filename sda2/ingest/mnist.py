@@ -1,8 +1,9 @@
 """MNIST-style idx files (images and labels, gzip-compressed or not) written as PNG files and imported.
 
-The PNGs go to ``out_dir``, by default ``<media folder of the dataset>/<images file stem>`` so that a
-train and a test file appended to one dataset never share a file name. They are rewritten on every
-import, so they always match the idx file they came from.
+The PNGs go to ``out_dir``, by default ``<a new media folder of this import>/<images file stem>``
+(``config.media_dir``, keyed by a fresh id recorded in the dataset's info, so the PNGs are deleted
+with the dataset and no two imports share them). A given ``out_dir`` is the user's: it is never deleted.
+The PNGs are rewritten on every import, so they always match the idx file they came from.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from bson import ObjectId
 from PIL import Image
 from tqdm.auto import tqdm
 
-from sda2 import config
+from sda2 import config, store
 from sda2.ingest.base import IngestError, IngestReport, Mode, Record, natural_sorted
 from sda2.ingest.writer import check_target, write_dataset
 
@@ -92,10 +94,17 @@ def import_mnist(images_path: str | Path, labels_path: str | Path, name: str, mo
                           f"{len(labels):,} labels. Fix: pass the matching pair (e.g. t10k-images with t10k-labels).")
     if limit is not None:
         images, labels = images[:limit], labels[:limit]
-    folder = Path(out_dir) if out_dir else config.media_dir(name) / _stem(images_path)
-    paths = write_pngs(images, folder)
-    names = [str(v) for v in labels.tolist()]
-    records = [Record(p, label, split, {"source_index": i}, f"{images_path.name} image {i}")
-               for i, (p, label) in enumerate(zip(paths, names))]
-    return write_dataset(name, records, "classification", mode, classes=natural_sorted(names),
-                         notes=[f"{len(paths):,} PNG files written to {folder}"])
+    media_id = None if out_dir else str(ObjectId())
+    folder = Path(out_dir) if out_dir else config.media_dir(media_id) / _stem(images_path)
+    try:
+        paths = write_pngs(images, folder)
+        names = [str(v) for v in labels.tolist()]
+        records = [Record(p, label, split, {"source_index": i}, f"{images_path.name} image {i}")
+                   for i, (p, label) in enumerate(zip(paths, names))]
+        return write_dataset(name, records, "classification", mode, classes=natural_sorted(names),
+                             notes=[f"{len(paths):,} PNG files written to {folder}"],
+                             media=[media_id] if media_id else None)
+    except BaseException:
+        if media_id:
+            store.release_media([media_id])  # deleted unless the import got as far as recording it
+        raise

@@ -2,7 +2,8 @@
 
 A new dataset is built under a temporary name and renamed only when complete, so a failed import never
 leaves a half-made dataset and an overwrite never loses the old one before the new one is whole; an
-append that fails removes the samples it had added.
+append that fails removes the samples it had added. Both are journaled (``sda2.recovery``) before they
+start, so an import killed at any point is finished or removed the next time datasets are listed or opened.
 
 Image checks read headers only (PNG and JPEG parsed here, any other format through Pillow, as FiftyOne
 does), in threads: a missing, empty or unrecognisable file is skipped with the reason; a file damaged
@@ -27,13 +28,13 @@ import fiftyone as fo
 import fiftyone.core.dataset as fod
 import fiftyone.core.metadata as fom
 from fiftyone.core.odm.sample import _generate_rand
-from sda2 import arrays, store
+from sda2 import faults, names, recovery, store
 from sda2.ingest.base import Box, IngestError, IngestReport, Mode, Record, Skipped, paused_gc
 
 BATCH = 2_000
 HEADER_THREADS = 4
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
-TEMP_MARKER = ".__incoming_"  # temporary datasets of an import in progress are named "<name>.__incoming_<id>"
+TEMP_MARKER = recovery.TEMP_MARKER  # temporary datasets of an import in progress: "<name>.__incoming_<id>"
 RESERVED_FIELDS = frozenset({"id", "_id", "filepath", "tags", "metadata", "created_at", "last_modified_at",
                              "media_type", "_media_type", "_rand", "_dataset_id", "ground_truth", "split"})
 LABEL_TYPES = {"classification": fo.Classification, "multilabel": fo.Classifications,
@@ -193,13 +194,13 @@ def _label_doc(label, kind: str, new_id) -> dict:
          "bounding_box": [float(v) for v in b.bounding_box]} for b in label]}
 
 
-def _sample_docs(dataset_id: ObjectId, batch, kind: str, now: datetime) -> list[dict]:
+def _sample_docs(dataset_id: ObjectId, batch, kind: str, now: datetime, sample_ids: list[ObjectId]) -> list[dict]:
     """FiftyOne sample documents (as ``add_samples`` writes them) for (record, image facts) pairs."""
-    count = 2 * len(batch) if kind == "classification" else sum(2 + len(r.label) for r, _ in batch)
+    count = len(batch) if kind == "classification" else sum(1 + len(r.label) for r, _ in batch)
     new_id = iter(_object_ids(count)).__next__
     docs = []
-    for record, info in batch:
-        doc = {"_id": new_id(), "filepath": record.filepath, "tags": [],
+    for (record, info), sample_id in zip(batch, sample_ids):
+        doc = {"_id": sample_id, "filepath": record.filepath, "tags": [],
                "metadata": info.metadata_doc() if info else None, "created_at": now, "last_modified_at": now,
                "_media_type": "image", "_rand": _generate_rand(), "_dataset_id": dataset_id,
                "ground_truth": _label_doc(record.label, kind, new_id), "split": record.split}
@@ -256,8 +257,11 @@ def check_target(name: str, mode: Mode) -> bool:
     """Whether dataset ``name`` exists; raises when it exists and ``mode`` is "error", or the name is unusable."""
     if mode not in ("error", "overwrite", "append"):
         raise IngestError(f"Unknown mode {mode!r}. Fix: use 'error', 'overwrite' or 'append'.")
-    if not isinstance(name, str) or not name.strip() or TEMP_MARKER in name:
-        raise IngestError(f"Invalid dataset name {name!r}. Fix: give a plain name such as 'pets'.")
+    try:
+        names.validate_dataset_name(name)
+    except ValueError as exc:
+        raise IngestError(str(exc)) from None
+    recovery.recover_once()  # a killed import of this name is finished or removed before this one starts
     exists = fo.dataset_exists(name)
     if exists and mode == "error":
         raise IngestError(f"A dataset named {name!r} exists already. Fix: choose another name, or pass "
@@ -271,29 +275,36 @@ def check_target(name: str, mode: Mode) -> bool:
 
 
 def new_temp_dataset(name: str) -> fo.Dataset:
-    """An empty persistent image dataset under a temporary name, to become ``name`` by ``commit``."""
-    dataset = fo.Dataset(f"{name}{TEMP_MARKER}{ObjectId()}", persistent=True)
+    """An empty persistent image dataset under a temporary name (journaled), to become ``name`` by ``commit``."""
+    dataset = fo.Dataset(recovery.begin_import(name), persistent=True)
     dataset.media_type = "image"
     return dataset
 
 
+def discard_temp(dataset: fo.Dataset) -> None:
+    """Delete a temporary dataset from ``new_temp_dataset`` and its journal entry (the import failed)."""
+    recovery.abandon_import(dataset)
+
+
+def _taken(name: str) -> IngestError:
+    return IngestError(f"A dataset named {name!r} was made by someone else during this import; nothing was "
+                       "changed. Fix: choose another name, or import again with mode='overwrite'.")
+
+
 def commit(dataset: fo.Dataset, name: str, replace: bool) -> None:
-    """Rename the complete ``dataset`` to ``name``, replacing (only now) one so called when ``replace``."""
-    if not fo.dataset_exists(name):
-        dataset.name = name
-        return
-    if not replace:
-        raise IngestError(f"A dataset named {name!r} was made by someone else during this import; nothing was "
-                          "changed. Fix: choose another name, or import again with mode='overwrite'.")
-    old = fo.load_dataset(name)
-    old.name = f"{name}.__replaced_{ObjectId()}"
+    """Rename the complete ``dataset`` to ``name``, replacing (only now) one so called when ``replace``.
+
+    Once marked complete the import is carried to its end even if this process is killed: the next process
+    that lists or opens datasets finishes the renames and deletes the old copy (``sda2.recovery``).
+    """
+    if not replace and fo.dataset_exists(name):
+        raise _taken(name)
+    recovery.mark_complete(dataset.name, replace)
+    faults.point("writer.commit.complete")
     try:
-        dataset.name = name
-    except Exception:
-        old.name = name
-        raise
-    old.delete()
-    arrays.delete(name)  # arrays were aligned to the old samples' ids
+        recovery.finish_import(dataset.name)
+    except FileExistsError:
+        raise _taken(name) from None
 
 
 def check_appendable(dataset: fo.Dataset, kind: str) -> None:
@@ -307,41 +318,64 @@ def check_appendable(dataset: fo.Dataset, kind: str) -> None:
                           "Fix: import into a new dataset name.")
 
 
-def _insert(dataset: fo.Dataset, good, kind: str, classes: list[str] | None) -> None:
-    """Insert the samples in batches (the next batch is built while MongoDB stores the last); all or none."""
+def _insert(dataset: fo.Dataset, good, kind: str, classes: list[str] | None, media: list[str] | None = None,
+            journal: bool = False) -> None:
+    """Insert the samples in batches (the next batch is built while MongoDB stores the last); all or none.
+
+    The samples' ids share one prefix, so they form ``_id`` ranges; with ``journal`` (an append to a live
+    dataset) the ranges are journaled first, so an append killed midway is removed by the next process.
+    """
     _declare_fields(dataset, kind, _extra_fields(good))
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     collection = dataset._sample_collection
-    inserted: list[ObjectId] = []
+    sample_ids = _object_ids(len(good))
+    entry = recovery.begin_append(dataset, sample_ids) if journal else None
     try:
         with ThreadPoolExecutor(1) as pool:
             pending = []
             for start in tqdm(range(0, len(good), BATCH), desc=f"writing {dataset.name}", unit="batch",
                               disable=len(good) <= 20 * BATCH):
-                docs = _sample_docs(dataset._doc.id, good[start:start + BATCH], kind, now)
-                inserted += [d["_id"] for d in docs]
+                docs = _sample_docs(dataset._doc.id, good[start:start + BATCH], kind, now,
+                                    sample_ids[start:start + BATCH])
                 pending.append(pool.submit(collection.insert_many, docs, ordered=False))
                 if len(pending) > 2:
                     pending.pop(0).result()
+                    faults.point("writer.insert.batch")
             for future in pending:
                 future.result()
+                faults.point("writer.insert.batch")
     except BaseException:
-        for start in range(0, len(inserted), 100_000):
-            collection.delete_many({"_id": {"$in": inserted[start:start + 100_000]}})
+        if entry is not None:
+            recovery.undo_append(entry)
+        else:
+            for first, last in recovery.id_ranges(sample_ids):
+                collection.delete_many({"_id": {"$gte": first, "$lte": last}})
         raise
     if kind == "detection" and any(b.attributes for r, _ in good for b in r.label):
         dataset.add_dynamic_sample_fields(fields="ground_truth")
     if classes:
         old = dataset.classes.get("ground_truth") or []
         dataset.classes = {**dataset.classes, "ground_truth": old + [c for c in classes if c not in set(old)]}
-    dataset.info = {**dataset.info, "sda2_label_kind": kind}
+    info = {**dataset.info, "sda2_label_kind": kind}
+    if media:  # media folders sda2 wrote for these samples: deleted with the last dataset that refers to them
+        owned = store.owned_media(dataset)
+        info[store.OWNED_MEDIA] = owned + [m for m in media if m not in owned]
+    dataset.info = info
     dataset.save()
+    faults.point("writer.insert.done")
+    if entry is not None:
+        recovery.end_append(entry)
 
 
 def write_dataset(name: str, records: Iterable[Record], kind: str, mode: Mode = "error",
                   classes: list[str] | None = None, skipped: list[Skipped] | None = None,
-                  check_images: bool = True, notes: list[str] | None = None) -> IngestReport:
-    """Check and write ``records`` as dataset ``name``; labels outside ``classes`` (when given) are skipped."""
+                  check_images: bool = True, notes: list[str] | None = None,
+                  media: list[str] | None = None) -> IngestReport:
+    """Check and write ``records`` as dataset ``name``; labels outside ``classes`` (when given) are skipped.
+
+    ``media``: ids of the ``config.media_dir`` folders sda2 wrote the images into (recorded in the dataset's
+    info, so that deleting the last dataset that refers to them deletes them; user images are never listed).
+    """
     exists = check_target(name, mode)
     records = list(records)
     temp = None
@@ -359,11 +393,11 @@ def write_dataset(name: str, records: Iterable[Record], kind: str, mode: Mode = 
             reasons = "; ".join(f"{s.item}: {s.reason}" for s in bad[:3]) or "the input holds no samples"
             raise IngestError(f"Nothing to import into {name!r}: {reasons}. Nothing was written.")
         with paused_gc():
-            _insert(dataset, good, kind, classes)
+            _insert(dataset, good, kind, classes, media, journal=temp is None)
         if temp is not None:
             commit(temp, name, replace=mode == "overwrite")
     except BaseException:
         if temp is not None and temp.name != name:
-            temp.delete()
+            discard_temp(temp)
         raise
     return IngestReport(name, kind, len(good), bad, mode if exists else "new", list(notes or []))

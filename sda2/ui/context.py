@@ -8,6 +8,7 @@ import streamlit as st
 
 from sda2 import store
 from sda2.ingest import DEFAULT_NAME, load_default
+from sda2.ui.safe_text import md
 
 ALL_SPLITS = "all splits"
 
@@ -42,7 +43,7 @@ def _empty_state() -> None:
     if st.button("Load the default dataset", key="load_default", type="primary"):
         with st.spinner("Writing 1,797 digit images and importing them…"):
             report = load_default()
-        st.success(report.summary())
+        st.success(md(report.summary()))
         st.rerun()
 
 
@@ -64,7 +65,7 @@ def sidebar() -> Context | None:
         ds = store.open_dataset(name)
         fields = store.label_fields(ds)
         if not fields:
-            st.warning(f"{name!r} has no label field sda2 understands (Classification, Classifications or "
+            st.warning(f"{md(repr(name))} has no label field sda2 understands (Classification, Classifications or "
                        "Detections). Import labels with `sda2 ingest`, or pick another dataset.")
             return None
         names_ = [f.name for f in fields]
@@ -78,7 +79,7 @@ def sidebar() -> Context | None:
         split = st.selectbox("Split", [ALL_SPLITS] + split_names, key="split") if split_names else ALL_SPLITS
         annotator = st.text_input("Your name (for edits and labels)", key="annotator",
                                   placeholder="e.g. alice")
-        st.caption(f"{len(ds):,} samples in {name!r}")
+        st.caption(f"{len(ds):,} samples in {md(repr(name))}")
     kind = next(f.kind for f in fields if f.name == label_field)
     return Context(name, label_field, kind, None if prediction == "(none)" else prediction,
                    None if split == ALL_SPLITS else split, annotator.strip() or "anonymous")

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from sda2.ui.safe_text import escape_figure, plot
+
 METRIC_COLORS = {"precision": "#1f77b4", "recall": "#ff7f0e", "f1": "#2ca02c", "coverage": "#7f7f7f"}
 
 
@@ -27,7 +29,7 @@ def confusion_heatmap(cm: pd.DataFrame) -> go.Figure:
     fig.update_layout(xaxis_title="predicted class", yaxis_title="true class", height=size,
                       yaxis={"autorange": "reversed", "type": "category"}, xaxis={"type": "category"},
                       margin={"l": 60, "r": 20, "t": 30, "b": 60}, clickmode="event+select", dragmode="select")
-    return fig
+    return escape_figure(fig)
 
 
 def per_class_bars(table: pd.DataFrame) -> go.Figure:
@@ -38,9 +40,9 @@ def per_class_bars(table: pd.DataFrame) -> go.Figure:
                             hovertemplate=f"%{{x}}: {m} %{{y:.3f}} (support %{{customdata}} samples)<extra></extra>")
                      for m in ("precision", "recall", "f1")])
     fig.update_layout(barmode="group", yaxis={"title": "score (0–1)", "range": [0, 1.02]},
-                      xaxis={"title": table.index.name or "class", "type": "category"}, height=340,
+                      xaxis={"title": plot(table.index.name or "class"), "type": "category"}, height=340,
                       margin={"l": 60, "r": 20, "t": 30, "b": 50}, legend={"orientation": "h", "y": 1.12})
-    return fig
+    return escape_figure(fig)
 
 
 def threshold_curves(curve: pd.DataFrame, cls: str, threshold: float | None = None,
@@ -59,15 +61,16 @@ def threshold_curves(curve: pd.DataFrame, cls: str, threshold: float | None = No
     if threshold is not None:
         fig.add_vline(x=threshold, line_dash="dash", line_color="black", annotation_text=f"threshold {threshold:.3f}",
                       annotation_position="bottom right")
-    fig.update_layout(title=f"Class {cls}: keep predictions with confidence ≥ threshold", height=360,
+    fig.update_layout(title=f"Class {plot(cls)}: keep predictions with confidence ≥ threshold", height=360,
                       xaxis={"title": "confidence threshold", "range": [0, 1]},
                       yaxis={"title": "share (0–1)", "range": [0, 1.02]},
                       margin={"l": 60, "r": 20, "t": 50, "b": 50}, legend={"orientation": "h", "y": -0.25})
-    return fig
+    return escape_figure(fig)
 
 
 def failure_bars(rates: pd.DataFrame, title: str) -> go.Figure:
-    """Error rate per category with its confidence interval as error bars, worst first."""
+    """Error rate per category with its confidence interval as error bars, worst first (``title`` is plotly
+    markup: escape user strings in it with :func:`sda2.ui.safe_text.plot`)."""
     rate = rates["error_rate"]
     fig = go.Figure(go.Bar(
         x=rates["category"].astype(str), y=rate, marker_color="#d62728",
@@ -80,4 +83,4 @@ def failure_bars(rates: pd.DataFrame, title: str) -> go.Figure:
     fig.update_layout(title=title, height=360, xaxis={"title": "category", "type": "category"},
                       yaxis={"title": "error rate", "tickformat": ".0%", "range": [0, top]},
                       margin={"l": 60, "r": 20, "t": 50, "b": 60})
-    return fig
+    return escape_figure(fig)

@@ -17,10 +17,11 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from sda2 import store
+from sda2 import quality, store
 from sda2.curation import queue as lq
 from sda2.ui import review_widgets as rw
 from sda2.ui import thumbnails
+from sda2.ui.safe_text import escape_figure, md
 
 RESERVED_KEYS = {"c", "r"}  # Streamlit keeps these for itself
 CONTROL_KEYS = {"skip": "S", "back": "B", "submit": "Enter", "accept": "A"}
@@ -57,7 +58,7 @@ def create_queue_form(dataset, context, key: str = "new_queue", select_key: str 
         name = st.text_input("Queue name", key=f"{key}_name", placeholder="e.g. batch-1")
         tag = st.selectbox("Tag", tags, key=f"{key}_tag") if source == SOURCES[1] else None
         view_name = st.selectbox("Saved view", saved, key=f"{key}_view") if source == SOURCES[2] else None
-        unlabeled = st.checkbox(f"Only samples without a {context.label_field!r} label", key=f"{key}_unlabeled")
+        unlabeled = st.checkbox(f"Only samples without a {md(repr(context.label_field))} label", key=f"{key}_unlabeled")
         a, b, c = st.columns(3)
         per_sample = a.number_input("Labelers per sample", 1, 9, 1, key=f"{key}_per_sample",
                                     help="blind multi-labeling: each labeler answers without seeing the others")
@@ -120,7 +121,7 @@ def _toggle(state: dict, tag: str) -> None:
 def _class_buttons(classes, keys, on_click, chosen=(), key: str = "cls") -> None:
     cols = st.columns(min(len(classes), 5))
     for i, cls in enumerate(classes):
-        cols[i % len(cols)].button(str(cls), key=f"{key}_{i}", shortcut=keys.get(cls), width="stretch",
+        cols[i % len(cols)].button(md(cls), key=f"{key}_{i}", shortcut=keys.get(cls), width="stretch",
                                    type="primary" if cls in chosen else "secondary", on_click=on_click, args=(cls,))
 
 
@@ -148,7 +149,7 @@ def canvas_boxes(objects: list[dict], image_size: tuple[int, int], size: int) ->
 def _drawn_boxes(item: dict, classes: list[str], key: str) -> list[dict]:
     """New boxes drawn with the mouse on the image (streamlit-drawable-canvas), all of one chosen class."""
     if importlib.util.find_spec("streamlit_drawable_canvas") is None:
-        st.image(_image(item), width=thumbnails.DETAIL_SIZE, caption=f"sample {item['sample_id']}",
+        st.image(_image(item), width=thumbnails.DETAIL_SIZE, caption=f"sample {md(item['sample_id'])}",
                  output_format="PNG")
         st.caption("Drawing new boxes needs the package streamlit-drawable-canvas (pip install "
                    "streamlit-drawable-canvas==0.13.0).")
@@ -157,7 +158,7 @@ def _drawn_boxes(item: dict, classes: list[str], key: str) -> list[dict]:
     from streamlit_drawable_canvas import st_canvas
 
     label = st.selectbox("Class of new boxes", classes, key=f"{key}_new_class_{item['sample_id']}")
-    st.caption(f"sample {item['sample_id']} · drag on the image to draw new boxes of that class")
+    st.caption(f"sample {md(item['sample_id'])} · drag on the image to draw new boxes of that class")
     size = thumbnails.DETAIL_SIZE
     result = st_canvas(drawing_mode="rect", background_image=_image(item), height=size, width=size, stroke_width=2,
                        stroke_color="#f59e0b", fill_color="rgba(245, 158, 11, 0.15)",
@@ -214,7 +215,7 @@ def labeling_panel(dataset, queue: str, annotator: str, pred_field: str | None =
     total = mine["answered"] + mine["available"]
     skipped = f", {mine['skipped']:,} skipped" if mine["skipped"] else ""
     st.progress(mine["answered"] / total if total else 1.0,
-                text=f"{annotator}: {mine['answered']:,} answered, {mine['available']:,} left for you{skipped} · "
+                text=f"{md(annotator)}: {mine['answered']:,} answered, {mine['available']:,} left for you{skipped} · "
                      f"queue {counts['share_done']:.0%} done ({counts['items'] - counts['open']:,} of "
                      f"{counts['items']:,} items)")
     sample_id = state["sample_id"]
@@ -226,8 +227,8 @@ def labeling_panel(dataset, queue: str, annotator: str, pred_field: str | None =
     item = lq.item(dataset, queue, sample_id, annotator, pred_field if _kind(dataset, queue) == "detection" else None)
     classes = store.classes(dataset, item["field"])
     if not classes:
-        st.error(f"No classes are known for {item['field']!r}: none declared and no sample labeled yet. Fix: "
-                 f"declare them, e.g. dataset.classes[{item['field']!r}] = ['cat', 'dog']; dataset.save().")
+        st.error(md(f"No classes are known for {item['field']!r}: none declared and no sample labeled yet. Fix: "
+                    f"declare them, e.g. dataset.classes[{item['field']!r}] = ['cat', 'dog']; dataset.save()."))
         return
     keys = shortcut_keys(classes)
     left, right = st.columns([3, 2])
@@ -235,14 +236,14 @@ def labeling_panel(dataset, queue: str, annotator: str, pred_field: str | None =
         with left:
             drawn = _drawn_boxes(item, classes, key)
     else:
-        left.image(_image(item), width=thumbnails.DETAIL_SIZE, caption=f"sample {sample_id}", output_format="PNG")
+        left.image(_image(item), width=thumbnails.DETAIL_SIZE, caption=f"sample {md(sample_id)}", output_format="PNG")
     with right:
         if state["revisit"]:
-            st.info(f"Your earlier answer: **{_text(item['your_answer'])}**. Answer again to change it, or "
+            st.info(f"Your earlier answer: **{md(_text(item['your_answer']))}**. Answer again to change it, or "
                     "Skip to return to the queue.")
         if item["mode"] == "review":
-            st.markdown(f"Proposed label: **{_text(item['proposal'])}**. Accept it, or pick the right class.")
-            st.button(f"Accept {_text(item['proposal'])}", key=f"{key}_accept", type="primary",
+            st.markdown(f"Proposed label: **{md(_text(item['proposal']))}**. Accept it, or pick the right class.")
+            st.button(f"Accept {md(_text(item['proposal']))}", key=f"{key}_accept", type="primary",
                       shortcut=CONTROL_KEYS["accept"], width="stretch",
                       on_click=_answer, args=(dataset, queue, annotator, state, item["proposal"]))
         if item["kind"] == "classification":
@@ -267,7 +268,7 @@ def labeling_panel(dataset, queue: str, annotator: str, pred_field: str | None =
                  width="stretch", on_click=_back, args=(dataset, queue, annotator, state))
         same = all(str(c).upper() == k for c, k in keys.items())
         shown = "" if item["kind"] == "detection" else "each class's own key" if same else ", ".join(
-            f"{k}: {c}" for c, k in keys.items() if k)
+            f"{k}: {md(c)}" for c, k in keys.items() if k)
         st.caption(f"Keys: {shown + ' · ' if shown else ''}S skip · B back"
                    + (" · A accept" if item["mode"] == "review" else "")
                    + (" · Enter submit" if item["kind"] != "classification" else ""))
@@ -303,12 +304,20 @@ def queue_overview(dataset, queue: str) -> None:
             "total_seconds": st.column_config.NumberColumn("time on task", format="%.0f s")})
 
 
-def adjudication(dataset, queue: str, annotator: str, key: str = "adjudicate") -> None:
-    """Items whose answers disagree (or whose label changed meanwhile), and a form to settle one."""
-    frame = lq.disagreements(dataset, queue)
+def adjudication(dataset, queue: str, annotator: str, key: str = "adjudicate", curator: bool | None = None) -> None:
+    """Items whose answers disagree (or whose label changed meanwhile) that ``annotator`` may settle, and a form to
+    settle one. Adjudication is a separate role: items the annotator answered, or that are still open in a queue,
+    are not shown (all are to a curator: ``curator``, by default whether SDA2_CURATORS names the annotator)."""
+    curator = quality.is_curator(annotator) if curator is None else curator
+    everything = len(lq.disagreements(dataset, queue))
+    frame = quality.adjudication_items(dataset, queue, annotator, curator)
     if frame.empty:
-        st.caption("No disagreements: every item with all its answers was settled.")
+        st.caption("No disagreements: every item with all its answers was settled." if not everything else
+                   f"{everything:,} item(s) await adjudication, none of them by you: you answered them (adjudication "
+                   "is a separate role). Another person, or a curator, settles them.")
         return
+    if len(frame) < everything:
+        st.caption(f"{everything - len(frame):,} more item(s) you answered yourself are left to another adjudicator.")
     shown = frame.assign(answers=frame["answers"].map(lambda d: ", ".join(f"{a}: {v}" for a, v in d.items())))
     st.dataframe(shown, hide_index=True, key=f"{key}_table")
     classes = store.classes(dataset, lq.get_queue(dataset, queue)["field"])
@@ -319,8 +328,8 @@ def adjudication(dataset, queue: str, annotator: str, key: str = "adjudicate") -
     sample_id = a.selectbox("Sample", frame["sample_id"], key=f"{key}_sample")
     label = b.selectbox("Label", classes, key=f"{key}_label")
     c.button("Settle", key=f"{key}_go", type="primary", on_click=rw.apply,
-             args=(lq.adjudicate, dataset, queue, sample_id, label, annotator),
-             kwargs={"success": f"Settled {sample_id} as {label}."})
+             args=(quality.adjudicate, dataset, queue, sample_id, label, annotator),
+             kwargs={"curator": curator, "success": f"Settled {sample_id} as {label}."})
 
 
 def autolabel_figure(preview) -> go.Figure:
@@ -344,7 +353,7 @@ def autolabel_figure(preview) -> go.Figure:
                       yaxis2=dict(title="precision", overlaying="y", side="right", range=[0, 1.05], showgrid=False,
                                   tickvals=[0, 0.25, 0.5, 0.75, 1], tickformat=".0%"),
                       legend=dict(orientation="h", y=-0.25))
-    return fig
+    return escape_figure(fig)
 
 
 def spot_check_figure(report) -> go.Figure:
@@ -367,4 +376,4 @@ def spot_check_figure(report) -> go.Figure:
                       yaxis=dict(title="precision", range=[0, 1.05], tickformat=".0%"),
                       title=dict(text="Spot check: observed precision per class (95 % interval) vs expected",
                                  font_size=13), legend=dict(orientation="h", y=-0.25))
-    return fig
+    return escape_figure(fig)

@@ -18,6 +18,7 @@ from plotly.colors import qualitative
 from sda2.compute import projection
 from sda2.map_data import map_frame
 from sda2.ui import thumbnails
+from sda2.ui.safe_text import escape_figure, plot
 
 GROUND_TRUTH = "ground truth"
 PREDICTION = "prediction"
@@ -109,15 +110,15 @@ def map_figure(frame: pd.DataFrame, color_by: str = GROUND_TRUTH, height: int = 
             add(frame[~present], f"no {color_by} ({int((~present).sum()):,})", {"color": MISSING_COLOR})
         add(frame[present], color_by, {"color": frame.loc[present, column].to_numpy(np.float32),
                                        "colorscale": "Viridis", "showscale": True,
-                                       "colorbar": {"title": {"text": color_by}, "thickness": 14}},
-            extra=f"<br>{color_by}: %{{marker.color:.3g}}", showlegend=False)
+                                       "colorbar": {"title": {"text": plot(color_by)}, "thickness": 14}},
+            extra=f"<br>{plot(color_by)}: %{{marker.color:.3g}}", showlegend=False)
     else:
         raise ValueError(f"Cannot colour the map by {color_by!r}. Fix: use one of {', '.join(color_options(frame))}.")
     fig.update_layout(height=height, template="plotly_white", dragmode="select", uirevision="map",
                       margin={"l": 0, "r": 0, "t": 40, "b": 0},
                       legend={"itemsizing": "constant", "orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
                       xaxis={"visible": False}, yaxis={"visible": False, "scaleanchor": "x"})
-    return fig
+    return escape_figure(fig)
 
 
 def selected_ids(event) -> list[str]:

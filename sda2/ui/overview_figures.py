@@ -10,6 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from sda2.analysis.distribution import SMALL_BOX_PX
+from sda2.ui.safe_text import escape_figure, plot
 
 SPLIT_COLORS = {"train": "#1f77b4", "val": "#ff7f0e", "validation": "#ff7f0e", "test": "#2ca02c",
                 "all": "#4c78a8"}
@@ -55,13 +56,13 @@ def distribution_bars(table: pd.DataFrame, sort: str = "count", measure: str = "
             customdata=np.stack([part["count"], part["percent"]], axis=1),
             text=[f"{c:,.0f}" for c in part["count"]] if show_text else None, textposition="outside",
             cliponaxis=False,
-            hovertemplate=f"<b>%{{x}}</b> in {split}: %{{customdata[0]:,.0f}} {unit} "
+            hovertemplate=f"<b>%{{x}}</b> in {plot(split)}: %{{customdata[0]:,.0f}} {unit} "
                           "(%{customdata[1]:.1f}% of the split)<extra></extra>"))
     fig.update_layout(
         barmode="group", height=420, margin=MARGIN, legend={"orientation": "h", "y": 1.1, "title": "split"},
         xaxis={"title": what, "type": "category", "categoryorder": "array", "categoryarray": order},
         yaxis={"title": f"% of the split's {unit}" if measure == "percent" else f"{unit} (count)"})
-    return fig
+    return escape_figure(fig)
 
 
 def truth_vs_predictions(comparison: pd.DataFrame, sort: str = "count", prediction_field: str = "predictions",
@@ -75,13 +76,13 @@ def truth_vs_predictions(comparison: pd.DataFrame, sort: str = "count", predicti
         fig.add_trace(go.Bar(
             name=name, x=order, y=part[f"percent_{suffix}"], marker_color=color,
             customdata=np.stack([part[f"count_{suffix}"], part["shift"]], axis=1),
-            hovertemplate=f"<b>%{{x}}</b> {name}: %{{customdata[0]:,.0f}} {unit} (%{{y:.1f}}%); "
+            hovertemplate=f"<b>%{{x}}</b> {plot(name)}: %{{customdata[0]:,.0f}} {unit} (%{{y:.1f}}%); "
                           "predicted − true share: %{customdata[1]:+.1f} points<extra></extra>"))
     fig.update_layout(barmode="group", height=380, margin=MARGIN, legend={"orientation": "h", "y": 1.12},
                       xaxis={"title": what, "type": "category", "categoryorder": "array",
                              "categoryarray": order},
                       yaxis={"title": f"% of {unit}"})
-    return fig
+    return escape_figure(fig)
 
 
 def cooccurrence_heatmap(matrix: pd.DataFrame) -> go.Figure:
@@ -103,7 +104,7 @@ def cooccurrence_heatmap(matrix: pd.DataFrame) -> go.Figure:
     fig.update_layout(height=size, margin=MARGIN, plot_bgcolor="white",
                       xaxis={"type": "category", "title": "…also carry this tag"},
                       yaxis={"type": "category", "title": "of the samples with this tag…", "autorange": "reversed"})
-    return fig
+    return escape_figure(fig)
 
 
 def count_bars(counts: pd.Series, x_title: str, y_title: str, color: str = TRUTH_COLOR) -> go.Figure:
@@ -115,7 +116,7 @@ def count_bars(counts: pd.Series, x_title: str, y_title: str, color: str = TRUTH
     fig.update_layout(height=320, margin=MARGIN, bargap=0.1,
                       xaxis={"title": x_title, "dtick": 1 if len(counts) <= 30 else None},
                       yaxis={"title": y_title})
-    return fig
+    return escape_figure(fig)
 
 
 def _histogram_bars(values: np.ndarray, bins: np.ndarray, hover_x: str, unit: str) -> go.Bar:

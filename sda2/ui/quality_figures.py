@@ -10,6 +10,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from sda2.ui import thumbnails
+from sda2.ui.safe_text import escape_figure, md, plot
 
 MARGIN = {"l": 60, "r": 20, "t": 40, "b": 60}
 LABELER_COLORS = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d",
@@ -48,7 +49,7 @@ def kappa_heatmap(matrix: pd.DataFrame, pairs: pd.DataFrame) -> go.Figure:
     size = max(320, 60 * len(names) + 140)
     fig.update_layout(height=size, margin=MARGIN, xaxis={"type": "category", "title": "labeler"},
                       yaxis={"type": "category", "autorange": "reversed", "title": "labeler"})
-    return fig
+    return escape_figure(fig)
 
 
 def labeler_bars(efficiency: pd.DataFrame, agreement: pd.DataFrame | None = None) -> go.Figure:
@@ -85,7 +86,7 @@ def labeler_bars(efficiency: pd.DataFrame, agreement: pd.DataFrame | None = None
     fig.update_yaxes(title_text="seconds", row=1, col=3)
     fig.update_xaxes(type="category")
     fig.update_layout(height=380, margin=MARGIN, legend={"orientation": "h", "y": -0.2})
-    return fig
+    return escape_figure(fig)
 
 
 def over_time_lines(over_time: pd.DataFrame, metric: str = "labels_per_hour", every: str | int = "D") -> go.Figure:
@@ -101,11 +102,11 @@ def over_time_lines(over_time: pd.DataFrame, metric: str = "labels_per_hour", ev
         fig.add_trace(go.Scatter(
             x=part["period"], y=part[metric], mode="lines+markers", name=str(name), line={"color": _color(i)},
             customdata=np.stack([part["labels"], last], axis=1),
-            hovertemplate=f"<b>{name}</b> {when}: %{{y:{fmt}}} ({title}; %{{customdata[0]}} labels)<extra></extra>"))
+            hovertemplate=f"<b>{plot(name)}</b> {when}: %{{y:{fmt}}} ({title}; %{{customdata[0]}} labels)<extra></extra>"))
     x_title = f"label number (blocks of {every})" if by_count else {"D": "day", "h": "hour"}.get(str(every), "period")
     fig.update_layout(height=360, margin=MARGIN, xaxis_title=x_title, legend={"orientation": "h", "y": 1.12},
                       yaxis={"title": title, "tickformat": fmt if "%" in fmt else None, "rangemode": "tozero"})
-    return fig
+    return escape_figure(fig)
 
 
 def class_agreement_bars(per_class: pd.DataFrame) -> go.Figure:
@@ -121,7 +122,7 @@ def class_agreement_bars(per_class: pd.DataFrame) -> go.Figure:
                hovertemplate="%{x}: κ = %{y:.2f} (this class vs any other)<extra></extra>")])
     fig.update_layout(barmode="group", height=340, margin=MARGIN, legend={"orientation": "h", "y": 1.12},
                       xaxis={"title": "class", "type": "category"}, yaxis={"title": "agreement (0–1)", "range": [0, 1.05]})
-    return fig
+    return escape_figure(fig)
 
 
 def class_time_bars(class_times: pd.DataFrame) -> go.Figure:
@@ -135,7 +136,7 @@ def class_time_bars(class_times: pd.DataFrame) -> go.Figure:
                       "(%{customdata[0]} labels)<extra></extra>"))
     fig.update_layout(height=320, margin=MARGIN, xaxis={"title": "class given", "type": "category"},
                       yaxis={"title": "median seconds per label (s)"})
-    return fig
+    return escape_figure(fig)
 
 
 def agreement_levels(consensus: pd.DataFrame) -> go.Figure:
@@ -150,7 +151,7 @@ def agreement_levels(consensus: pd.DataFrame) -> go.Figure:
         hovertemplate="%{x} labelers agree: %{y} samples<extra></extra>"))
     fig.update_layout(height=300, margin=MARGIN, xaxis={"title": "labelers giving the majority label",
                                                         "type": "category"}, yaxis={"title": "samples"})
-    return fig
+    return escape_figure(fig)
 
 
 def labeler_table(efficiency: pd.DataFrame, agreement: pd.DataFrame) -> pd.DataFrame:
@@ -181,4 +182,5 @@ def adjudication_gallery(adjudication: pd.DataFrame, columns: int = 5, limit: in
         for col, (_, row) in zip(st.columns(columns), rows.iloc[start:start + columns].iterrows()):
             overlay = thumbnails.Overlay(labels=(str(row["weighted"]),))
             col.image(str(thumbnails.thumbnail(row["filepath"], overlay, size=160)))
-            col.caption(f"{row['votes']}  \nweighted vote: **{row['weighted']}** ({row['weighted_confidence']:.0%})")
+            col.caption(f"{md(row['votes'])}  \nweighted vote: **{md(row['weighted'])}** "
+                        f"({row['weighted_confidence']:.0%})")

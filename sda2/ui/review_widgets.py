@@ -15,6 +15,7 @@ import streamlit as st
 
 from sda2.curation import audit, edits
 from sda2.ui import thumbnails
+from sda2.ui.safe_text import escape_figure, md
 
 # decision -> (button text, shortcut); "relabel" writes the label picked in the select box
 DECISION_BUTTONS = {
@@ -35,7 +36,7 @@ def probability_figure(classes: list[str], probs, given: str | None, suggested: 
     fig.update_layout(height=220, margin=dict(l=10, r=10, t=30, b=10), yaxis=dict(title="probability",
                       range=[0, 1], tickformat=".0%"), xaxis=dict(title="class", type="category"),
                       title=dict(text="Model probabilities (orange: given, green: suggested)", font_size=13))
-    return fig
+    return escape_figure(fig)
 
 
 def suspect_card(row, classes: list[str] | None, probs) -> None:
@@ -43,11 +44,11 @@ def suspect_card(row, classes: list[str] | None, probs) -> None:
     left, right = st.columns([1, 2])
     boxes = tuple(thumbnails.Box(str(label), tuple(xywh)) for label, xywh in row.get("boxes") or [])
     left.image(thumbnails.render(row["filepath"], thumbnails.Overlay(boxes=boxes), size=224),
-               caption=f"{row['sample_id']}" + (f" · {row['split']}" if row.get("split") else ""))
+               caption=md(row["sample_id"]) + (f" · {md(row['split'])}" if row.get("split") else ""))
     with right:
         a, b, c = st.columns(3)
-        a.metric("Given label", _text(row["label"]))
-        b.metric("Suggested label", _text(row["suggested_label"]))
+        a.metric("Given label", md(_text(row["label"])))
+        b.metric("Suggested label", md(_text(row["suggested_label"])))
         c.metric("Label quality", f"{row['label_quality']:.3f}", help="0 to 1; lower = more likely wrong")
         if probs is not None and classes and not np.isnan(probs).all():
             st.plotly_chart(probability_figure(classes, probs, row["label"], row["suggested_label"]),
@@ -98,10 +99,10 @@ def show_messages() -> None:
     """Show the outcome of the last action: a conflict or bad input as an error, a success as a toast."""
     error = st.session_state.pop("review_error", None)
     if error:
-        st.error(error)
+        st.error(md(error))
     message = st.session_state.pop("review_toast", None)
     if message:
-        st.toast(message)
+        st.toast(md(message))
 
 
 def _undo_last(dataset, annotator: str) -> None:
@@ -147,8 +148,8 @@ def audit_browser(dataset, key: str = "audit") -> None:
 
 def detection_empty_state(dataset, what: str, module: str, function: str, fields, **options) -> None:
     """Explain that ``what`` is not computed yet; offer a button running ``module.function(dataset, **options)``."""
-    st.info(f"No {what} for {dataset.name!r} yet: this page reads the fields {', '.join(fields)}, written by "
-            f"the {what} detector.")
+    st.info(md(f"No {what} for {dataset.name!r} yet: this page reads the fields {', '.join(fields)}, written by "
+               f"the {what} detector."))
     if importlib.util.find_spec(module) is None:
         st.caption(f"The detector ({module}) is not part of this version of sda2.")
         return
@@ -161,7 +162,7 @@ def detection_empty_state(dataset, what: str, module: str, function: str, fields
             try:
                 run(dataset, **options)
             except (ValueError, KeyError) as exc:
-                st.error(f"Could not find {what}: {exc}")
+                st.error(md(f"Could not find {what}: {exc}"))
                 return
         st.rerun()
 
@@ -178,9 +179,10 @@ def duplicate_group_card(group, resolve, key: str, shortcuts: bool = False) -> N
     ids = list(group["sample_id"])
     for col, (_, member) in zip(cols, group.iterrows()):
         tags = [t for t, on in (("kept", not member["is_duplicate"]), ("excluded", member["excluded"])) if on]
-        col.image(thumbnails.render(member["filepath"], size=128),
-                  caption=f"{member['split'] or ''} · sim {member['duplicate_similarity']:.3f}"
-                  + (f" · {', '.join(tags)}" if tags else ""))
+        similarity = (f"sim to kept {member['duplicate_similarity']:.3f}" if member["is_duplicate"]
+                      else "representative")
+        parts = (md(str(member.get("label") or "")), md(member["split"] or ""), similarity, *tags)
+        col.image(thumbnails.render(member["filepath"], size=128), caption=" · ".join(p for p in parts if p))
         col.button("Keep only this", key=f"{key}_keep_{member['sample_id']}", width="stretch", on_click=resolve,
                    args=("keep one", ids, [member["sample_id"]]))
     a, b = st.columns(2)

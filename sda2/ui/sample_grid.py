@@ -12,6 +12,7 @@ import streamlit as st
 
 from sda2 import fiftyone_app, samples, store
 from sda2.ui import thumbnails
+from sda2.ui.safe_text import escape_figure, md
 
 PAGE_SIZES = (24, 48, 96)
 SELECTED = "samples_selected"  # session key: id of the sample shown in the detail view
@@ -42,13 +43,13 @@ def filter_controls(context) -> dict:
     has_pred = context.prediction_field is not None
     can_judge = has_pred and context.label_kind != "detection"
     cols = st.columns(3 if has_pred else 2)
-    labels = cols[0].multiselect(f"Ground truth ({context.label_field})", choices["classes"], key="samples_labels",
+    labels = cols[0].multiselect(f"Ground truth ({md(context.label_field)})", choices["classes"], key="samples_labels",
                                  placeholder="any class")
     tags = cols[-1].multiselect("Sample tags", choices["tags"], key="samples_tags",
                                 placeholder="any tags" if choices["tags"] else "no tags yet")
     predictions, correct = [], None
     if has_pred:
-        predictions = cols[1].multiselect(f"Prediction ({context.prediction_field})", choices["predicted"],
+        predictions = cols[1].multiselect(f"Prediction ({md(context.prediction_field)})", choices["predicted"],
                                           key="samples_predictions", placeholder="any class")
     judge, range_col, slider_col, sort_col, order_col = st.columns([2.2, 1.6, 2, 1.6, 1.1],
                                                                    vertical_alignment="bottom")
@@ -62,12 +63,12 @@ def filter_controls(context) -> dict:
     if range_field != NONE:
         bounds = _bounds(context.dataset_name, range_field, len(ds))
         if bounds and bounds[0] < bounds[1]:
-            low, high = slider_col.slider(f"{range_field} between", bounds[0], bounds[1], bounds,
+            low, high = slider_col.slider(f"{md(range_field)} between", bounds[0], bounds[1], bounds,
                                           key=f"samples_range_{range_field}")
             if (low, high) != bounds:
                 ranges[range_field] = (low, high)
         else:
-            slider_col.caption(f"{range_field}: one value only ({bounds[0] if bounds else 'none'}).")
+            slider_col.caption(f"{md(range_field)}: one value only ({md(bounds[0]) if bounds else 'none'}).")
     sort_by = sort_col.selectbox("Sort by", [NONE] + numeric, key="samples_sort_by",
                                  format_func=lambda f: "dataset order" if f == NONE else f)
     descending = order_col.toggle("Highest first", key="samples_descending", disabled=sort_by == NONE)
@@ -99,11 +100,12 @@ def page_controls(view, signature: str, key: str = "samples_page") -> tuple[int,
 
 
 def _caption(position: int, row: pd.Series, sort_by: str | None) -> str:
+    """The tile's button label (Markdown: user strings escaped)."""
     parts = [f"#{position:,}"]
     if sort_by and sort_by in row and pd.notna(row[sort_by]):
-        parts.append(f"{sort_by.split('.')[-1]} {row[sort_by]:.3g}")
+        parts.append(f"{md(sort_by.split('.')[-1])} {md(format(row[sort_by], '.3g'))}")
     if row.get("tags"):
-        parts.append("tags: " + ", ".join(row["tags"]))
+        parts.append("tags: " + ", ".join(md(t) for t in row["tags"]))
     return " · ".join(parts)
 
 
@@ -127,7 +129,7 @@ def sample_grid(rows: pd.DataFrame, skip: int = 0, sort_by: str | None = None, k
             st.image(str(path), width="stretch")
             st.button(_caption(skip + i + 1, row, sort_by), key=f"{key}_pick_{row['id']}", on_click=_select,
                       args=(row["id"],), type="primary" if row["id"] == selected else "tertiary",
-                      width="stretch", help=f"Show the details of {Path(row['filepath']).name}")
+                      width="stretch", help=f"Show the details of {md(Path(row['filepath']).name)}")
 
 
 def probability_figure(probabilities: pd.Series, given, k: int = 5) -> go.Figure:
@@ -148,16 +150,16 @@ def probability_figure(probabilities: pd.Series, given, k: int = 5) -> go.Figure
     title = f"Top-{len(top)} predicted probabilities" if single else "Confidence of each predicted class"
     fig.update_layout(title=title, height=60 + 34 * len(top), margin=dict(l=10, r=10, t=40, b=10),
                       xaxis=dict(range=[0, 1], tickformat=".0%"), yaxis=dict(type="category"), showlegend=False)
-    return fig
+    return escape_figure(fig)
 
 
 def _prediction_summary(context, row: pd.Series) -> None:
     given, predicted = row.get("label"), row.get("prediction")
     text = lambda v: ", ".join(map(str, v)) if isinstance(v, list) else ("—" if v is None else str(v))  # noqa: E731
     left, right = st.columns(2)
-    left.metric("Given label", text(given))
+    left.metric("Given label", md(text(given)))
     conf = row.get("confidence")
-    right.metric("Predicted", text(predicted),
+    right.metric("Predicted", md(text(predicted)),
                  delta=f"{conf:.1%} confident" if isinstance(conf, float) and pd.notna(conf) else None,
                  delta_color="off", delta_arrow="off")
     correct = row.get("correct")  # a numpy bool, or None/NaN without a prediction
@@ -182,7 +184,7 @@ def sample_detail(context, rows: pd.DataFrame, sample_id: str, app_port: int | N
     nav[1].button("▶", key="samples_next", on_click=_select, args=(ids[min(position + 1, len(ids) - 1)],),
                   disabled=position == len(ids) - 1, help="Next sample on this page")
     nav[2].button("✕", key="samples_close", on_click=_select, args=(None,), help="Close the detail view")
-    nav[3].markdown(f"**{Path(row['filepath']).name}**")
+    nav[3].markdown(f"**{md(Path(row['filepath']).name)}**")
     st.image(str(thumbnails.thumbnail(row["filepath"], thumbnails.overlay_from_row(row), thumbnails.DETAIL_SIZE)),
              width="stretch")
     if context.prediction_field:

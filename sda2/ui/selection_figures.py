@@ -8,6 +8,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
+from sda2.ui.safe_text import escape_figure, plot
+
 POOL_COLOR = "#9ca3af"
 SELECTED_COLOR = "#dc2626"
 POOL_POINT_COLOR = "#d1d5db"
@@ -26,7 +28,7 @@ def class_distribution(classes: pd.DataFrame) -> go.Figure:
     fig.update_layout(barmode="group", template="plotly_white", height=340,
                       xaxis={"title": "class", "type": "category"}, yaxis={"title": "share of samples (%)"},
                       margin={"l": 60, "r": 20, "t": 30, "b": 50}, legend={"orientation": "h", "y": 1.12})
-    return fig
+    return escape_figure(fig)
 
 
 def selection_map(points: pd.DataFrame, height: int = 560) -> go.Figure:
@@ -46,7 +48,7 @@ def selection_map(points: pd.DataFrame, height: int = 560) -> go.Figure:
     fig.update_layout(height=height, template="plotly_white", margin={"l": 0, "r": 0, "t": 10, "b": 0},
                       legend={"itemsizing": "constant", "orientation": "h", "y": 1.04},
                       xaxis={"visible": False}, yaxis={"visible": False, "scaleanchor": "x"})
-    return fig
+    return escape_figure(fig)
 
 
 def accuracy_vs_budget(results: pd.DataFrame, title: str | None = None) -> go.Figure:
@@ -66,11 +68,11 @@ def accuracy_vs_budget(results: pd.DataFrame, title: str | None = None) -> go.Fi
                                  line={"color": color, "width": 3 if strategy == "random" else 2,
                                        "dash": "dash" if strategy == "random" else "solid"},
                                  customdata=np.c_[std, part["count"].to_numpy()],
-                                 hovertemplate=f"{strategy}: %{{y:.1f}}% ± %{{customdata[0]:.1f}} at %{{x}} labels "
+                                 hovertemplate=f"{plot(strategy)}: %{{y:.1f}}% ± %{{customdata[0]:.1f}} at %{{x}} labels "
                                                "(%{customdata[1]} seeds)<extra></extra>"))
-    fig.update_layout(template="plotly_white", height=440, title=title,
+    fig.update_layout(template="plotly_white", height=440, title=None if title is None else plot(title),
                       xaxis={"title": "labels (budget, log scale)", "type": "log",
                              "tickvals": sorted(table["budget"].unique())},
                       yaxis={"title": "held-out accuracy (%)"}, margin={"l": 60, "r": 20, "t": 50 if title else 20,
                                                                         "b": 50})
-    return fig
+    return escape_figure(fig)

@@ -28,7 +28,12 @@ GIVEN = (37, 99, 235)  # blue
 RIGHT = (22, 163, 74)  # green
 WRONG = (220, 38, 38)  # red
 BACKGROUND = (17, 17, 17)
-_VERSION = 2  # bump when the drawing changes, so old cached thumbnails are not reused
+_VERSION = 3  # bump when the drawing changes, so old cached thumbnails are not reused
+# Fonts with Hangul, kana and CJK ideographs (DejaVu has none), tried in order for text that needs them
+WIDE_FONTS = ("NanumGothicBold.ttf", "NanumGothic.ttf", "NotoSansCJK-Bold.ttc", "NotoSansCJK-Regular.ttc",
+              "NotoSansCJKkr-Bold.otf", "AppleSDGothicNeo.ttc", "malgunbd.ttf", "malgun.ttf")
+FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "/System/Library/Fonts", "/Library/Fonts",
+             "C:/Windows/Fonts")
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,37 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
         return ImageFont.load_default(size=size)
 
 
+def needs_wide_font(text: str) -> bool:
+    """True when ``text`` has Hangul, kana, CJK ideographs or full-width forms (not in DejaVu Sans)."""
+    return any(0x1100 <= ord(ch) <= 0x11FF or 0x2E80 <= ord(ch) <= 0xD7FF or 0xF900 <= ord(ch) <= 0xFAFF
+               or 0xFF00 <= ord(ch) <= 0xFFEF for ch in text)
+
+
+@lru_cache(maxsize=1)
+def wide_font_path() -> str | None:
+    """Path of an installed font with Korean, Japanese and Chinese glyphs (e.g. Debian's fonts-nanum), or None."""
+    for folder in FONT_DIRS:
+        root = Path(folder)
+        if not root.is_dir():
+            continue
+        for name in WIDE_FONTS:
+            found = next(root.rglob(name), None)
+            if found is not None:
+                return str(found)
+    return None
+
+
+@lru_cache(maxsize=16)
+def _wide_font(size: int) -> ImageFont.FreeTypeFont:
+    path = wide_font_path()
+    return ImageFont.truetype(path, size) if path else _font(size)
+
+
+def font_for(text: str, size: int) -> ImageFont.FreeTypeFont:
+    """The badge font of ``size`` pixels for ``text``: DejaVu Sans Bold, or a CJK font when the text needs one."""
+    return _wide_font(size) if needs_wide_font(text) else _font(size)
+
+
 def _iou(a: tuple, b: tuple) -> float:
     ax, ay, aw, ah = a
     bx, by, bw, bh = b
@@ -105,6 +141,7 @@ def _fit(image: Image.Image, size: int) -> Image.Image:
 
 def _badge(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, color, font, anchor_bottom=False) -> int:
     """Draw one rounded text badge at ``xy`` (its top-left, or bottom-left); return its width."""
+    font = font_for(text, font.size)
     left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
     pad = max(3, font.size // 4)
     w, h = right - left + 2 * pad, bottom - top + 2 * pad
@@ -121,7 +158,7 @@ def _badge_row(draw, texts_colors, size: int, font, bottom: bool) -> None:
     x = margin
     y = size - margin if bottom else margin
     for text, color in texts_colors:
-        width = draw.textbbox((0, 0), text, font=font)[2] + 2 * max(3, font.size // 4)
+        width = draw.textbbox((0, 0), text, font=font_for(text, font.size))[2] + 2 * max(3, font.size // 4)
         if x + width > size - margin and x > margin:  # wrap onto the next line
             x = margin
             y = y - font.size - 3 * max(3, font.size // 4) if bottom else y + font.size + 3 * max(3, font.size // 4)

@@ -1,4 +1,7 @@
-"""The app shell in a real browser: a newcomer loads the default dataset in one click."""
+"""The app shell in a real browser: a newcomer sees every page and loads the default dataset in one click."""
+
+import re
+from pathlib import Path
 
 import pytest
 
@@ -7,17 +10,31 @@ from tests.browser.conftest import AppServer
 pytestmark = pytest.mark.browser
 
 EMPTY_DB = "sda2_test_empty"
+APP = Path(__file__).resolve().parents[2] / "app.py"
 
 
-def test_app_opens_on_the_default_dataset(page, artifacts):
-    page.get_by_text("1,797 samples in 'digits'").wait_for()
+def page_titles() -> list[str]:
+    """The titles of the pages app.py registers (read from its source, so a new page is checked too)."""
+    titles = re.findall(r'st\.Page\([^)]*title="([^"]+)"', APP.read_text())
+    assert len(titles) >= 10, f"found only {titles} in {APP}"
+    return titles
+
+
+def test_app_opens_on_the_default_dataset(page, digits, artifacts):
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_text(f"{len(digits):,} samples in 'digits'").wait_for()
+    page.get_by_role("heading", name="Overview of digits").wait_for()  # the default page ran through app.py
+    missing = [t for t in page_titles() if sidebar.get_by_role("link", name=t, exact=True).count() != 1]
+    assert not missing, f"pages without a link in the sidebar: {missing}"
+    assert page.get_by_test_id("stException").count() == 0
     page.screenshot(path=str(artifacts / "shell.png"), full_page=True)
 
 
 def test_empty_database_offers_the_default_dataset(browser, artifacts):
     import fiftyone.core.odm as foo
 
-    foo.get_db_client().drop_database(EMPTY_DB)
+    client = foo.get_db_client()
+    client.drop_database(EMPTY_DB)
     server = AppServer(artifacts / "streamlit_empty.log", FIFTYONE_DATABASE_NAME=EMPTY_DB)
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
@@ -27,7 +44,11 @@ def test_empty_database_offers_the_default_dataset(browser, artifacts):
         page.screenshot(path=str(artifacts / "empty_state.png"))
         page.get_by_role("button", name="Load the default dataset").click()
         page.get_by_text("1,797 samples in 'digits'").wait_for()
+        page.get_by_role("heading", name="Overview of digits").wait_for()
         page.close()
+        stored = client[EMPTY_DB]["datasets"].find_one({"name": "digits"})  # written to that database, not ours
+        assert stored is not None and stored.get("persistent") is True
+        assert client[EMPTY_DB][stored["sample_collection_name"]].count_documents({}) == 1797
     finally:
         server.stop()
-        foo.get_db_client().drop_database(EMPTY_DB)
+        client.drop_database(EMPTY_DB)

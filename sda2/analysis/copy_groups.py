@@ -1,0 +1,94 @@
+"""Duplicate groups from verified copy pairs: stars around a representative, never chains of look-alikes.
+
+Connected components over "similar" pairs chain look-alikes (a ~ b ~ c ~ ... ) into groups of hundreds
+whose ends have nothing in common. Here a group is a star: a representative and the samples verified as
+copies OF IT. Samples are visited by priority (highest first, then input order); an unassigned sample
+becomes a representative and takes every still-unassigned sample verified against it. So every member's
+similarity is its real pair similarity to the representative, and a member is never in a group only
+because it resembles another member.
+
+Identical samples (same content hash, or no direction at all: blank images) are one node: what is
+verified for one of them holds for all, and they always share a group.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def identical_classes(n: int, hashes=None, blank=None) -> np.ndarray:
+    """Per sample, the first row with identical content (same hash; all blank rows together); itself if none."""
+    node = np.arange(n)
+    if hashes is not None:
+        codes, _ = pd.factorize(pd.Series(list(hashes), dtype=object), use_na_sentinel=True)
+        rows = np.flatnonzero(codes >= 0)
+        node[rows] = pd.Series(rows).groupby(codes[rows]).transform("min").to_numpy()
+    if blank is not None and np.count_nonzero(blank) > 1:
+        rows = np.flatnonzero(blank)
+        first = node[rows].min()
+        merged = np.isin(node, node[rows])
+        node[merged] = first
+    return node
+
+
+def star_groups(n: int, rows, cols, similarity, identical=None, priority=None) -> pd.DataFrame:
+    """Groups from verified pairs (rows[i], cols[i], similarity[i]): stars around representatives, in input order.
+
+    Returns columns duplicate_group (-1: none), representative (row; -1: none), is_duplicate,
+    duplicate_similarity (to the representative; the representative carries its group's highest) and
+    is_identical (same content as the representative).
+    """
+    rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+    similarity = np.asarray(similarity, dtype=np.float64)
+    if not (len(rows) == len(cols) == len(similarity)):
+        raise ValueError(f"rows, cols and similarity must be aligned; got {len(rows)}, {len(cols)} and "
+                         f"{len(similarity)} entries.")
+    node = np.arange(n) if identical is None else np.asarray(identical, dtype=np.int64)
+    rank = np.zeros(n) if priority is None else np.asarray(priority, dtype=float)
+    a, b = node[rows], node[cols]
+    keep = a != b
+    edges = pd.DataFrame({"a": np.r_[a[keep], b[keep]], "b": np.r_[b[keep], a[keep]],
+                          "s": np.r_[similarity[keep], similarity[keep]]})
+    edges = edges.groupby(["a", "b"], sort=False)["s"].max()
+    neighbours: dict[int, dict[int, float]] = {}
+    for (x, y), s in edges.items():
+        neighbours.setdefault(int(x), {})[int(y)] = float(s)
+    members = pd.Series(np.arange(n)).groupby(node).agg(list)
+    node_rank = pd.Series(rank).groupby(node).max()
+    nodes = np.asarray(members.index)
+    order = nodes[np.lexsort((nodes, -node_rank.loc[nodes].to_numpy()))]
+
+    group = np.full(n, -1, dtype=np.int64)
+    rep = np.full(n, -1, dtype=np.int64)
+    sim = np.full(n, np.nan)
+    assigned: set[int] = set()
+    next_group = 0
+    for x in order:
+        x = int(x)
+        if x in assigned:
+            continue
+        joined = {y: s for y, s in neighbours.get(x, {}).items() if y not in assigned}
+        own = members[x]
+        if not joined and len(own) == 1:
+            continue
+        assigned.add(x)
+        assigned.update(joined)
+        own_rows = np.asarray(own)
+        head = int(own_rows[np.lexsort((own_rows, -rank[own_rows]))][0])
+        for y, s in {x: 1.0, **joined}.items():
+            block = np.asarray(members[y])
+            group[block] = next_group
+            rep[block] = head
+            sim[block] = s
+        sim[head] = max(joined.values()) if joined else 1.0
+        next_group += 1
+    # groups numbered by their representative's row, as the connected-component path does
+    used = group >= 0
+    heads = np.unique(rep[used])
+    group[used] = np.searchsorted(heads, rep[used])
+    index = np.arange(n)
+    return pd.DataFrame({"duplicate_group": group, "representative": rep,
+                         "is_duplicate": used & (rep != index),
+                         "duplicate_similarity": sim,
+                         "is_identical": used & (rep != index) & (node == node[np.maximum(rep, 0)])})
