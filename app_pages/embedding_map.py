@@ -4,7 +4,7 @@ import streamlit as st
 
 from sda2.compute import projection
 from sda2.curation import selections
-from sda2.ui import map_figures
+from sda2.ui import bulk_widgets, map_figures
 from sda2.ui.safe_text import md
 
 context = st.session_state["context"]
@@ -52,7 +52,8 @@ with left:
 ids = map_figures.selected_ids(event)
 with right:
     if not ids:
-        st.info("Select points on the map to see those samples here and keep them as a tag or a saved view.")
+        st.info("Select points on the map to see those samples here, keep them as a tag or a saved view, or "
+                "relabel, mark, exclude or queue them in one undoable batch.")
     else:
         st.subheader(f"{len(ids):,} selected samples")
         with st.form("map_save_form"):
@@ -71,4 +72,5 @@ with right:
                                "lists it.")
             except ValueError as error:
                 st.error(md(error))
+        bulk_widgets.action_bar(context, ids, key="map_bulk", what="selected on the map")
         map_figures.selection_grid(frame[frame["id"].isin(ids)])

@@ -5,7 +5,7 @@ import json
 import streamlit as st
 
 from sda2 import samples
-from sda2.ui import sample_grid
+from sda2.ui import bulk_widgets, sample_grid
 from sda2.ui.safe_text import md
 
 context = st.session_state["context"]
@@ -28,6 +28,14 @@ signature = json.dumps([context.dataset_name, context.label_field, context.predi
                         controls, sort_by, descending], default=str)
 skip, limit = sample_grid.page_controls(filtered, signature)
 rows = samples.page_rows(view, context.label_field, context.prediction_field, skip=skip, limit=limit)
+
+similar = sample_grid.similar_section(context)
+if similar:
+    bulk_widgets.action_bar(context, similar, key="similar_bulk", what="similar")
+    st.divider()
+ticked = sample_grid.selection_controls(filtered, rows)
+if ticked:
+    bulk_widgets.action_bar(context, ticked, key="samples_bulk")
 
 selected = st.session_state.get(sample_grid.SELECTED)
 if selected in set(rows["id"]):

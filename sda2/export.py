@@ -149,12 +149,7 @@ def _write_csv(view, out: Path, field: str, kind: str) -> None:
 def export_dataset(dataset_or_ref, fmt: str, out, version: str | None = None, include_excluded: bool = False,
                    allow_cross_split: bool = False, label_field: str | None = None) -> ExportReport:
     """Export the dataset (``NAME``, ``NAME@VERSION``, or a dataset) or its release ``version`` as ``fmt`` to ``out``."""
-    if isinstance(dataset_or_ref, str):
-        name, ref_version = releases.parse_ref(dataset_or_ref)
-        version = version or ref_version
-        dataset = store.open_dataset(name)
-    else:
-        dataset = store.as_dataset(dataset_or_ref)
+    dataset, version = releases.resolve_ref(dataset_or_ref, version)
     field = label_field or (releases.release_info(dataset, version).label_field if version else "ground_truth")
     kind = store.label_kind(dataset, field)
     _check_kind(fmt, kind)

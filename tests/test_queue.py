@@ -6,6 +6,8 @@ import threading
 
 import pytest
 
+import sda2
+
 from sda2.curation import annotations, audit, edits
 from sda2.curation import queue as lq
 
@@ -175,3 +177,16 @@ def test_two_labelers_at_once_never_get_the_same_single_item(ds):
         t.join()
     assert sorted(got["alice"] + got["bob"]) == sorted(ids)
     assert lq.progress(ds, "race")["done"] == 20
+
+
+def test_a_name_in_another_case_is_the_same_labeler(ds):
+    """ "Alice", " alice " and "ALICE" are one person: she cannot answer a double-labeled item twice."""
+    ids = ds.values("id")[:1]
+    truth = dict(zip(ds.values("id"), ds.values("ground_truth.label")))
+    lq.create_queue(ds, "cased", ids, labels_per_sample=2, overlap=1.0, seed=0)
+    sid = lq.next_item(ds, "cased", "Alice")
+    assert sid == ids[0]
+    lq.submit(ds, "cased", "Alice", sid, truth[sid], seconds=1.0)
+    assert lq.next_item(ds, "cased", " alice ") is None and lq.next_item(ds, "cased", "ALICE") is None
+    assert lq.next_item(ds, "cased", "bob") == sid
+    assert set(sda2.annotation_records(ds)["annotator"]) == {"alice"}

@@ -81,7 +81,7 @@ def record_annotation(dataset, sample_id, annotator: str, label, seconds: float,
     ``label`` is a class name, a list of tags (multi-label) or boxes (detection); ``seconds`` the time
     spent on it. Recording an answer does not change the sample's label: see :mod:`sda2.curation.queue`.
     """
-    annotator = str(annotator or "").strip()
+    annotator = " ".join(str(annotator or "").split()).casefold()  # "Alice" and "alice" are one labeler
     if not annotator or annotator == "anonymous":
         raise ValueError("Every answer needs the labeler's name. Fix: pass annotator='your name' "
                          "(in the app: type your name in the sidebar).")

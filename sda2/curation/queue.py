@@ -175,11 +175,12 @@ def _open_for(annotator: str, queue_id: str, now: datetime) -> dict:
 
 
 def _labeler(annotator: str) -> str:
-    annotator = str(annotator or "").strip()
-    if not annotator or annotator == "anonymous":
+    """The labeler's identity: the name matched case-insensitively ("Alice" and "alice" are one person)."""
+    annotator = " ".join(str(annotator or "").split())
+    if not annotator or annotator.casefold() == "anonymous":
         raise ValueError("The labeler needs a name. Fix: pass annotator='your name' (in the app: type your "
                          "name in the sidebar).")
-    return annotator
+    return audit.annotator_key(annotator)
 
 
 def next_item(dataset, queue: str, annotator: str) -> str | None:

@@ -33,7 +33,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from bson import ObjectId
 
 from sda2 import faults, store
 from sda2.curation import audit
@@ -106,6 +105,14 @@ def parse_ref(ref: str) -> tuple[str, str | None]:
         raise ValueError(f"{ref!r} ends with '@' but names no version. Fix: write NAME@VERSION, e.g. digits@v1, "
                          "or NAME alone for the dataset as it is now.")
     return name, (validate_version(version) if version else None)
+
+
+def resolve_ref(ref_or_dataset, version: str | None = None):
+    """(dataset, version or None) for ``NAME``, ``NAME@VERSION`` or a dataset; an explicit ``version`` wins."""
+    if isinstance(ref_or_dataset, str):
+        name, ref_version = parse_ref(ref_or_dataset)
+        return store.open_dataset(name), version or ref_version
+    return store.as_dataset(ref_or_dataset), version
 
 
 # ---------------------------------------------------------------- collections

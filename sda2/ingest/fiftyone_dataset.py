@@ -19,8 +19,8 @@ import fiftyone as fo
 from fiftyone import ViewField as F
 from sda2 import store
 from sda2.ingest.base import IngestError, IngestReport, Mode, Skipped, natural_sorted
-from sda2.ingest.writer import (LABEL_TYPES, ImageInfo, check_appendable, check_target, commit, discard_temp,
-                                image_infos, new_temp_dataset)
+from sda2.ingest.writer import (LABEL_TYPES, ImageInfo, append_documents, check_appendable, check_target, commit,
+                                discard_temp, image_infos, new_temp_dataset)
 
 SPLIT_TAGS = ("train", "test", "val", "validation")
 KINDS = {label_type: kind for kind, label_type in LABEL_TYPES.items()}
@@ -114,7 +114,7 @@ def import_fiftyone(source_name: str, name: str, label_field: str = "ground_trut
         temp.info = {**source.info, "sda2_label_kind": kind, "sda2_source": source_name}
         temp.save()
         if target is not None:
-            target.add_collection(temp, new_ids=True)
+            append_documents(target, temp)
             target.classes = {**target.classes, "ground_truth": list(dict.fromkeys(
                 (target.classes.get("ground_truth") or []) + classes))}
             shared = [m for m in store.owned_media(source) if m not in store.owned_media(target)]

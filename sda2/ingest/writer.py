@@ -5,9 +5,11 @@ leaves a half-made dataset and an overwrite never loses the old one before the n
 append that fails removes the samples it had added. Both are journaled (``sda2.recovery``) before they
 start, so an import killed at any point is finished or removed the next time datasets are listed or opened.
 
-Image checks read headers only (PNG and JPEG parsed here, any other format through Pillow, as FiftyOne
-does), in threads: a missing, empty or unrecognisable file is skipped with the reason; a file damaged
-after a valid header is not detected. The sizes become each sample's ``metadata`` (``ImageMetadata``).
+Image checks decode every image fully, in threads (Pillow's decoders release the GIL): a missing, empty,
+unrecognisable, truncated or damaged file is skipped with the reason and the fix, so no broken image
+reaches predictions later (JPEGs are decoded at 1/8 scale: every byte is still read, far fewer pixels
+are made). The sizes come from the header (PNG and JPEG parsed here, any other format through Pillow,
+as FiftyOne does) and become each sample's ``metadata`` (``ImageMetadata``).
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ import fiftyone as fo
 import fiftyone.core.dataset as fod
 import fiftyone.core.metadata as fom
 from fiftyone.core.odm.sample import _generate_rand
-from sda2 import faults, names, recovery, store
+from PIL import Image
+from sda2 import faults, hints, names, recovery, store
 from sda2.ingest.base import Box, IngestError, IngestReport, Mode, Record, Skipped, paused_gc
 
 BATCH = 2_000
-HEADER_THREADS = 4
+DECODE_THREADS = min(8, os.cpu_count() or 2)
+DECODE_CHUNK = 200  # images per task: small enough to spread over the threads, large enough to be cheap
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 TEMP_MARKER = recovery.TEMP_MARKER  # temporary datasets of an import in progress: "<name>.__incoming_<id>"
 RESERVED_FIELDS = frozenset({"id", "_id", "filepath", "tags", "metadata", "created_at", "last_modified_at",
@@ -88,8 +92,21 @@ def _jpeg_info(f, size: int) -> ImageInfo | None:
         f.seek(length - 2, 1)
 
 
-def image_info(path: str) -> ImageInfo | str:
-    """The image's header facts, or the reason it cannot be read (naming the fix)."""
+def decode_problem(path: str) -> str | None:
+    """None when the whole image decodes, else why not (a truncated or damaged file), naming the fix."""
+    try:
+        with Image.open(path) as image:
+            if image.format == "JPEG":
+                image.draft(image.mode, (1, 1))  # scaled down while decoding: all the data is still read
+            image.load()
+    except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError, DecompressionBombError, …
+        return (f"image data is truncated or damaged ({exc or type(exc).__name__}); replace the file with a "
+                "complete copy or remove it")
+    return None
+
+
+def image_info(path: str, decode: bool = True) -> ImageInfo | str:
+    """The image's header facts, or the reason it cannot be read (naming the fix); ``decode``: all of it."""
     try:
         fd = os.open(path, os.O_RDONLY)
         try:
@@ -118,7 +135,7 @@ def image_info(path: str) -> ImageInfo | str:
         return f"not a readable image ({exc or type(exc).__name__}); replace or remove the file"
     if info.width <= 0 or info.height <= 0:
         return f"image header says {info.width}x{info.height} pixels; replace or remove the file"
-    return info
+    return (decode_problem(path) or info) if decode else info
 
 
 def _unknown(names, known: frozenset[str]) -> str:
@@ -151,19 +168,30 @@ def _label_problem(label, kind: str, known: frozenset[str] | None) -> str | None
     return None
 
 
-def image_infos(paths: list[str]) -> list[ImageInfo | str]:
-    """``image_info`` of every path, read in threads."""
-    chunks = [paths[i:i + 1000] for i in range(0, len(paths), 1000)]
-    with ThreadPoolExecutor(HEADER_THREADS) as pool:
-        return [info for chunk in pool.map(lambda c: [image_info(p) for p in c], chunks) for info in chunk]
+def image_infos(paths: list[str], decode: bool = True) -> list[ImageInfo | str]:
+    """``image_info`` of every path (each image decoded fully unless ``decode`` is False), in threads."""
+    if len(paths) <= DECODE_CHUNK:
+        return [image_info(p, decode) for p in paths]
+    chunks = [paths[i:i + DECODE_CHUNK] for i in range(0, len(paths), DECODE_CHUNK)]
+    with ThreadPoolExecutor(DECODE_THREADS) as pool:
+        return [info for chunk in pool.map(lambda c: [image_info(p, decode) for p in c], chunks) for info in chunk]
 
 
 def check_records(records: Iterable[Record], kind: str, check_images: bool = True,
-                  classes: list[str] | None = None) -> tuple[list[tuple[Record, ImageInfo | None]], list[Skipped]]:
-    """Split records into (good records with their image facts, skipped items with reasons)."""
+                  classes: list[str] | None = None, checked: dict[str, ImageInfo | str] | None = None,
+                  ) -> tuple[list[tuple[Record, ImageInfo | None]], list[Skipped]]:
+    """Split records into (good records with their image facts, skipped items with reasons).
+
+    ``checked``: facts (or reasons) an importer has already read for some paths; those are not read again.
+    """
     records = list(records)
     known = frozenset(classes) if classes else None
-    infos = image_infos([r.filepath for r in records]) if check_images else [None] * len(records)
+    infos: list = [None] * len(records)
+    if check_images:
+        checked = checked or {}
+        todo = [i for i, r in enumerate(records) if r.filepath not in checked]
+        read = dict(zip(todo, image_infos([records[i].filepath for i in todo])))
+        infos = [read[i] if i in read else checked[r.filepath] for i, r in enumerate(records)]
     good, skipped = [], []
     for record, info in zip(records, infos):
         problem = info if type(info) is str else _label_problem(record.label, kind, known)
@@ -264,8 +292,9 @@ def check_target(name: str, mode: Mode) -> bool:
     recovery.recover_once()  # a killed import of this name is finished or removed before this one starts
     exists = fo.dataset_exists(name)
     if exists and mode == "error":
-        raise IngestError(f"A dataset named {name!r} exists already. Fix: choose another name, or pass "
-                          "mode='overwrite' (replace it) or mode='append' (add to it); CLI: --overwrite / --append.")
+        raise IngestError(f"A dataset named {name!r} exists already. Fix: choose another name, or pass " + hints.hint(
+            cli="--overwrite (replace it) or --append (add to it).",
+            api="mode='overwrite' (replace it) or mode='append' (add to it)."))
     if not exists:
         try:
             fod._validate_dataset_name(name)
@@ -288,7 +317,8 @@ def discard_temp(dataset: fo.Dataset) -> None:
 
 def _taken(name: str) -> IngestError:
     return IngestError(f"A dataset named {name!r} was made by someone else during this import; nothing was "
-                       "changed. Fix: choose another name, or import again with mode='overwrite'.")
+                       "changed. Fix: choose another name, or import again with "
+                       + hints.hint(cli="--overwrite.", api="mode='overwrite'."))
 
 
 def commit(dataset: fo.Dataset, name: str, replace: bool) -> None:
@@ -370,9 +400,11 @@ def _insert(dataset: fo.Dataset, good, kind: str, classes: list[str] | None, med
 def write_dataset(name: str, records: Iterable[Record], kind: str, mode: Mode = "error",
                   classes: list[str] | None = None, skipped: list[Skipped] | None = None,
                   check_images: bool = True, notes: list[str] | None = None,
-                  media: list[str] | None = None) -> IngestReport:
+                  media: list[str] | None = None, checked: dict[str, ImageInfo | str] | None = None,
+                  ) -> IngestReport:
     """Check and write ``records`` as dataset ``name``; labels outside ``classes`` (when given) are skipped.
 
+    Every image is decoded fully (in threads) unless the importer gives its facts in ``checked`` (by path).
     ``media``: ids of the ``config.media_dir`` folders sda2 wrote the images into (recorded in the dataset's
     info, so that deleting the last dataset that refers to them deletes them; user images are never listed).
     """
@@ -380,8 +412,8 @@ def write_dataset(name: str, records: Iterable[Record], kind: str, mode: Mode = 
     records = list(records)
     temp = None
     try:
-        with paused_gc(), ThreadPoolExecutor(1) as pool:  # read image headers while the dataset is being made
-            checking = pool.submit(check_records, records, kind, check_images, classes)
+        with paused_gc(), ThreadPoolExecutor(1) as pool:  # decode the images while the dataset is being made
+            checking = pool.submit(check_records, records, kind, check_images, classes, checked)
             if exists and mode == "append":
                 dataset = store.open_dataset(name)
                 check_appendable(dataset, kind)
@@ -401,3 +433,28 @@ def write_dataset(name: str, records: Iterable[Record], kind: str, mode: Mode = 
             discard_temp(temp)
         raise
     return IngestReport(name, kind, len(good), bad, mode if exists else "new", list(notes or []))
+
+
+def append_documents(dataset: fo.Dataset, source: fo.Dataset) -> int:
+    """Copy every sample of ``source`` into ``dataset`` with new ids, journaled: an append is complete or gone.
+
+    FiftyOne's ``add_collection(new_ids=True)`` lets the database pick the ids, so a killed copy could leave
+    part of it behind; here the ids come from one prefix (``_id`` ranges) journaled before the first insert.
+    """
+    dataset.add_collection(source.limit(0))  # merges the schema only
+    docs = list(source._sample_collection.find({}))
+    sample_ids = _object_ids(len(docs))
+    entry = recovery.begin_append(dataset, sample_ids)
+    collection = store.durable(dataset._sample_collection)
+    try:
+        for start in tqdm(range(0, len(docs), BATCH), desc=f"appending to {dataset.name}", unit="batch",
+                          disable=len(docs) <= 20 * BATCH):
+            batch = [{**doc, "_id": sid, "_dataset_id": dataset._doc.id}
+                     for doc, sid in zip(docs[start:start + BATCH], sample_ids[start:start + BATCH])]
+            collection.insert_many(batch, ordered=False)
+            faults.point("writer.append_documents.batch")
+    except BaseException:
+        recovery.undo_append(entry)
+        raise
+    recovery.end_append(entry)
+    return len(docs)

@@ -343,12 +343,7 @@ def _limitations(report: Report, kept, kind) -> str:
 
 def build_report(ref_or_dataset, version: str | None = None, label_field: str | None = None) -> Report:
     """The report of ``NAME``, ``NAME@VERSION`` or a dataset (release ``version``), section by section."""
-    if isinstance(ref_or_dataset, str):
-        name, ref_version = releases.parse_ref(ref_or_dataset)
-        version = version or ref_version
-        dataset = store.open_dataset(name)
-    else:
-        dataset = store.as_dataset(ref_or_dataset)
+    dataset, version = releases.resolve_ref(ref_or_dataset, version)
     info = releases.release_info(dataset, version) if version else None
     field = label_field or (info.label_field if info else "ground_truth")
     kind = store.label_kind(dataset, field)

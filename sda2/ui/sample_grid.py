@@ -16,6 +16,8 @@ from sda2.ui.safe_text import escape_figure, md
 
 PAGE_SIZES = (24, 48, 96)
 SELECTED = "samples_selected"  # session key: id of the sample shown in the detail view
+CHECKED = "samples_checked"  # session key: ids ticked for a bulk action (a set)
+SIMILAR = "samples_similar_to"  # session key: id of the sample whose similar samples are shown
 NONE = "(none)"
 CORRECTNESS = {"all": None, "correct": True, "wrong": False}
 
@@ -116,17 +118,61 @@ def _select(sample_id: str | None) -> None:
         st.session_state[SELECTED] = sample_id
 
 
-def sample_grid(rows: pd.DataFrame, skip: int = 0, sort_by: str | None = None, key: str = "samples") -> None:
-    """The page's thumbnails (labels drawn on them) in a responsive grid; a tile's button opens its detail."""
+def checked() -> set[str]:
+    """Ids of the samples ticked for a bulk action (kept across pages and reruns)."""
+    return st.session_state.setdefault(CHECKED, set())
+
+
+def _toggle(sample_id: str, widget_key: str) -> None:
+    ids = checked()
+    (ids.add if st.session_state.get(widget_key) else ids.discard)(sample_id)
+
+
+def _set_checked(ids) -> None:
+    st.session_state[CHECKED] = set(ids)
+
+
+def selection_controls(view, rows: pd.DataFrame, key: str = "samples") -> list[str]:
+    """Select this page / all samples matching the filters / clear; returns the ticked ids (in no set order).
+
+    "All matching" reads the ids of the filtered view (the sidebar's split included), so a bulk action
+    applies to exactly the samples the count above the grid says.
+    """
+    ids = checked()
+    page_ids = list(rows["id"]) if not rows.empty else []
+    total = view.count()
+    count_col, page_col, all_col, clear_col = st.columns([2.2, 1.3, 1.8, 1.1], vertical_alignment="center")
+    count_col.markdown(f"**{len(ids):,} selected** for a bulk action" if ids else
+                       "Tick tiles to act on many samples at once.")
+    page_col.button("Select page", key=f"{key}_select_page", width="stretch", disabled=not page_ids,
+                    on_click=_set_checked, args=(ids | set(page_ids),), help="Tick every tile of this page.")
+    if all_col.button(f"Select all {total:,} matching", key=f"{key}_select_all", width="stretch",
+                      disabled=total == 0, help="Tick every sample that passes the filters, on every page."):
+        _set_checked(view.values("id"))
+        st.rerun()
+    clear_col.button("Clear", key=f"{key}_select_clear", width="stretch", disabled=not ids,
+                     on_click=_set_checked, args=((),), help="Untick every sample.")
+    return list(checked())
+
+
+def sample_grid(rows: pd.DataFrame, skip: int = 0, sort_by: str | None = None, key: str = "samples",
+                selectable: bool = True) -> None:
+    """The page's thumbnails (labels drawn on them) in a responsive grid; a tile's button opens its detail,
+    its tick box (``selectable``) adds it to the selection for a bulk action."""
     if rows.empty:
         st.info("No sample passes these filters. Clear a filter above, or pick another split in the sidebar.")
         return
     paths = thumbnails.thumbnails(rows)
     selected = st.session_state.get(SELECTED)
+    ticked = checked()
     grid = st.grid("auto", min_column_width=130, gap="small", key=f"{key}_grid")
     for i, ((_, row), path) in enumerate(zip(rows.iterrows(), paths)):
         with grid.cell():
             st.image(str(path), width="stretch")
+            if selectable:
+                box = f"{key}_check_{row['id']}"
+                st.session_state[box] = row["id"] in ticked
+                st.checkbox(f"Select #{skip + i + 1:,}", key=box, on_change=_toggle, args=(row["id"], box))
             st.button(_caption(skip + i + 1, row, sort_by), key=f"{key}_pick_{row['id']}", on_click=_select,
                       args=(row["id"],), type="primary" if row["id"] == selected else "tertiary",
                       width="stretch", help=f"Show the details of {md(Path(row['filepath']).name)}")
@@ -193,6 +239,9 @@ def sample_detail(context, rows: pd.DataFrame, sample_id: str, app_port: int | N
     table = pd.DataFrame({"field": list(fields), "value": [_short(v) for v in fields.values()]})
     st.dataframe(table, hide_index=True, width="stretch", key="samples_fields",
                  height=min(38 + 35 * len(table), 420))
+    st.button("Find similar", key="samples_find_similar", icon=":material/image_search:",
+              on_click=st.session_state.__setitem__, args=(SIMILAR, sample_id),
+              help="The nearest samples on the stored embeddings, as a grid you can act on.")
     if app_port:
         st.link_button("Open this sample in the FiftyOne App",
                        fiftyone_app.app_url(context.dataset_name, app_port, sample_id=sample_id))
@@ -231,3 +280,38 @@ def fiftyone_app_controls(view, dataset_name: str, port: int | None = None) -> i
                     return None
             st.rerun()
     return None
+
+
+def similar_section(context, k_default: int = 24) -> list[str]:
+    """The samples most similar to the one picked with "Find similar", as a grid; their ids (empty if none shown)."""
+    from sda2.compute.embeddings import embedding_keys
+    from sda2.compute.similar import find_similar
+
+    sample_id = st.session_state.get(SIMILAR)
+    if not sample_id:
+        return []
+    head, close = st.columns([5, 1], vertical_alignment="center")
+    head.subheader("Similar samples")
+    close.button("Close", key="similar_close", icon=":material/close:", width="stretch",
+                 on_click=st.session_state.pop, args=(SIMILAR, None))
+    keys = embedding_keys(context.dataset_name)
+    if not keys:
+        st.info("Find similar needs embeddings and this dataset has none yet. Compute them on the Embedding map "
+                "page, or with `sda2.compute_embeddings(name)` in a notebook.")
+        return []
+    key_col, k_col = st.columns([2, 1])
+    key = key_col.selectbox("Embeddings", keys, key="similar_embeddings")
+    k = k_col.number_input("How many", 1, 500, k_default, key="similar_k")
+    try:
+        found = find_similar(context.view(), sample_id, int(k), key)
+    except (KeyError, ValueError) as exc:
+        st.error(md(exc.args[0] if exc.args else exc))
+        return []
+    ds = context.dataset()
+    rows = samples.page_rows(ds.select(list(found["id"]), ordered=True), context.label_field,
+                             context.prediction_field, limit=max(1, len(found)))
+    rows = rows.merge(found[["id", "similarity"]], on="id", how="left")
+    st.caption(f"The {len(found):,} samples nearest to {md(sample_id)} on {md(repr(key))} (cosine similarity), "
+               "nearest first" + (f", within split {md(repr(context.split))}" if context.split else "") + ".")
+    sample_grid(rows, 0, "similarity", key="similar", selectable=False)
+    return list(found["id"])

@@ -116,45 +116,46 @@ def _check_nothing_lost(acked: list[list], state: dict) -> None:
     assert not lost_entries, f"{len(lost_entries)} acknowledged edits missing from the audit log"
 
 
-def test_mongod_killed_mid_edits_restarts_and_loses_no_acknowledged_edit(tmp_path):
-    home, port = tmp_path / "home", free_port()
-    env = _env(home, SDA2_DB_PORT=str(port))
-    uri = f"mongodb://127.0.0.1:{port}"
-    try:
-        acked = _run_loop_and_kill(env, "killed_db", edits=150, kill_after=60, kill=lambda: kill9(server_pid(uri)))
-        state = _verify(env, "killed_db")
-        assert state["count"] == 1797
-        _check_nothing_lost(acked, state)
-        listed = subprocess.run([str(ROOT / ".venv/bin/sda2"), "list"], env=env, capture_output=True, text=True,
-                                timeout=120, cwd=ROOT)
-        assert listed.returncode == 0 and "killed_db\t1,797 samples" in listed.stdout, listed.stdout + listed.stderr
-    finally:
-        subprocess.run([sys.executable, "-c", "from sda2 import database; database.stop()"], env=env, timeout=60)
+def _sda2(env: dict, *args: str) -> subprocess.CompletedProcess:
+    """Run the ``sda2`` command line in ``env``."""
+    return subprocess.run([str(ROOT / ".venv/bin/sda2"), *args], env=env, capture_output=True, text=True,
+                          timeout=300, cwd=ROOT)
 
 
-def test_counts_are_repaired_after_mongod_is_killed(tmp_path):
-    """After a kill -9 the stored fast counts can be stale; the restart validates them."""
+@pytest.fixture
+def own_db(tmp_path):
+    """(environment, URI) of a project-style mongod of the test's own (own home, own port), stopped afterwards."""
     home, port = tmp_path / "home", free_port()
     env = _env(home, SDA2_DB_PORT=str(port))
-    uri = f"mongodb://127.0.0.1:{port}"
-    try:
-        made = subprocess.run([str(ROOT / ".venv/bin/sda2"), "demo", "--name", "counted"], env=env,
-                              capture_output=True, text=True, timeout=300, cwd=ROOT)
-        assert made.returncode == 0, made.stderr
-        kill9(server_pid(uri))
-        assert (home / "db" / "mongod.lock").stat().st_size > 0  # what marks the unclean shutdown
-        listed = subprocess.run([str(ROOT / ".venv/bin/sda2"), "list"], env=env, capture_output=True, text=True,
-                                timeout=120, cwd=ROOT)
-        assert listed.returncode == 0 and "counted\t1,797 samples" in listed.stdout, listed.stdout + listed.stderr
-    finally:
-        subprocess.run([sys.executable, "-c", "from sda2 import database; database.stop()"], env=env, timeout=60)
+    yield env, f"mongodb://127.0.0.1:{port}"
+    subprocess.run([sys.executable, "-c", "from sda2 import database; database.stop()"], env=env, timeout=60)
+
+
+def test_mongod_killed_mid_edits_restarts_and_loses_no_acknowledged_edit(own_db):
+    env, uri = own_db
+    acked = _run_loop_and_kill(env, "killed_db", edits=150, kill_after=60, kill=lambda: kill9(server_pid(uri)))
+    state = _verify(env, "killed_db")
+    assert state["count"] == 1797
+    _check_nothing_lost(acked, state)
+    listed = _sda2(env, "list")
+    assert listed.returncode == 0 and "killed_db\t1,797 samples" in listed.stdout, listed.stdout + listed.stderr
+
+
+def test_counts_are_repaired_after_mongod_is_killed(own_db):
+    """After a kill -9 the stored fast counts can be stale (0 for 1,797 here); the restart validates them."""
+    env, uri = own_db
+    made = _sda2(env, "demo", "--name", "counted")
+    assert made.returncode == 0, made.stderr
+    kill9(server_pid(uri))
+    assert (Path(env["SDA2_HOME"]) / "db" / "mongod.lock").stat().st_size > 0  # what marks the unclean shutdown
+    listed = _sda2(env, "list")
+    assert listed.returncode == 0 and "counted\t1,797 samples" in listed.stdout, listed.stdout + listed.stderr
 
 
 def test_unreachable_database_gets_a_clear_message_not_a_traceback(tmp_path):
     dead = f"mongodb://127.0.0.1:{free_port()}/?serverSelectionTimeoutMS=1500"
     env = _env(tmp_path / "home", FIFTYONE_DATABASE_URI=dead)
-    out = subprocess.run([str(ROOT / ".venv/bin/sda2"), "list"], env=env, capture_output=True, text=True,
-                         timeout=120, cwd=ROOT)
+    out = _sda2(env, "list")
     assert out.returncode != 0
     assert "is not answering" in out.stderr and "Fix:" in out.stderr and "FIFTYONE_DATABASE_URI" in out.stderr
     assert "Traceback" not in out.stderr

@@ -144,3 +144,31 @@ def test_killed_overwrite_never_replaces_a_dataset_made_after_it(dataset_name, i
     found = _after_restart(dataset_name)
     assert found["hidden"] == [] and found["journal"] == 0
     assert (found["count"], found["labels"]) == (3, ["newer"])
+
+
+FIFTYONE_APPEND = """
+from sda2.ingest import import_fiftyone
+import_fiftyone({source!r}, {name!r}, mode="append")
+print("finished")
+"""
+
+
+@pytest.mark.parametrize("crash", [True, False])
+def test_append_from_a_fiftyone_dataset_is_complete_or_gone(dataset_name, image, crash):
+    """``sda2 ingest fiftyone --append`` copies through the journaled writer: killed midway, nothing of it stays."""
+    source = dataset_name + "_src"
+    _old_dataset(dataset_name, image)
+    writer.write_dataset(source, [Record(image, "new") for _ in range(NEW)], "classification")
+    try:
+        code = FIFTYONE_APPEND.format(source=source, name=dataset_name)
+        if crash:
+            run_killed(code, "writer.append_documents.batch", 1)
+        else:
+            proc = run_python(code)
+            assert proc.returncode == 0 and "finished" in proc.stdout, proc.stderr[-3000:]
+        found = _after_restart(dataset_name)
+        assert found["journal"] == 0 and found["hidden"] == [] and found["ids_unique"]
+        expected = (OLD, ["old"]) if crash else (OLD + NEW, ["new", "old"])
+        assert (found["count"], found["labels"]) == expected
+    finally:
+        store.delete_dataset(source)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from sda2.curation import releases
+from tests.conftest import private_copy
 from tests.faults.conftest import run_killed
 
 CODE = """
 import sda2
 from sda2.curation import releases
-from tests.conftest import private_copy
 releases.create_release({name!r}, "v2", "alice")
 """
 

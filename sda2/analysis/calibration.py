@@ -1,0 +1,150 @@
+"""Calibration of class probabilities: temperature scaling, expected calibration error, reliability bins.
+
+A model is calibrated when, among the predictions it makes at confidence c, a share c is right. Temperature
+scaling (Guo et al., 2017) divides the logits by one number T fitted by minimising the negative
+log-likelihood of the given labels: T > 1 softens an overconfident model, T < 1 sharpens an underconfident
+one; the predicted class never changes. Out-of-fold probabilities are calibrated with a nested split
+(:func:`calibrate_out_of_fold`): each half gets the temperature fitted on the other half, so no row's
+calibration saw its own label. Pure numpy/scipy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax, softmax
+
+EPS = 1e-12
+T_RANGE = (0.05, 20.0)  # log-space search bounds for the temperature
+N_BINS = 15
+
+
+def as_logits(probs) -> np.ndarray:
+    """Log-probabilities of ``probs`` (rows summing to 1), usable as logits: softmax(as_logits(p)) == p."""
+    return np.log(np.clip(np.asarray(probs, dtype=np.float64), EPS, None))
+
+
+def apply_temperature(probs, temperature: float) -> np.ndarray:
+    """Probabilities ``probs`` rescaled by temperature ``T``: softmax(log p / T)."""
+    return softmax(as_logits(probs) / float(temperature), axis=1)
+
+
+def _nll(logits: np.ndarray, labels: np.ndarray, temperature: float) -> float:
+    return float(-log_softmax(logits / temperature, axis=1)[np.arange(len(labels)), labels].mean())
+
+
+def fit_temperature(probs, labels) -> float:
+    """The temperature T minimising the negative log-likelihood of integer ``labels`` under softmax(log p / T)."""
+    probs = np.asarray(probs, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.int64)
+    if probs.ndim != 2 or len(probs) != len(labels):
+        raise ValueError(f"probs must be samples x classes with one label per row; got {probs.shape} and "
+                         f"{labels.shape} labels.")
+    if not len(labels):
+        raise ValueError("No labeled rows to fit a temperature on. Fix: label some samples first.")
+    logits = as_logits(probs)
+    found = minimize_scalar(lambda s: _nll(logits, labels, float(np.exp(s))), bounds=np.log(T_RANGE),
+                            method="bounded", options={"xatol": 1e-4})
+    return float(np.exp(found.x))
+
+
+@dataclass
+class ReliabilityBins:
+    """Per confidence bin: its edges, how many predictions fall in it, their mean confidence and accuracy."""
+
+    edges: np.ndarray
+    counts: np.ndarray
+    confidence: np.ndarray
+    accuracy: np.ndarray
+
+    def as_dict(self) -> dict:
+        """JSON-able form (NaN for empty bins becomes None)."""
+        def clean(a):
+            return [None if not np.isfinite(v) else float(v) for v in a]
+        return {"edges": self.edges.tolist(), "counts": self.counts.astype(int).tolist(),
+                "confidence": clean(self.confidence), "accuracy": clean(self.accuracy)}
+
+
+def reliability_bins(probs, labels, n_bins: int = N_BINS) -> ReliabilityBins:
+    """Top-class confidence split into ``n_bins`` equal-width bins, with each bin's mean confidence and accuracy."""
+    probs = np.asarray(probs, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.int64)
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == labels
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    which = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, n_bins - 1)
+    counts = np.bincount(which, minlength=n_bins).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_conf = np.bincount(which, weights=confidence, minlength=n_bins) / counts
+        accuracy = np.bincount(which, weights=correct.astype(float), minlength=n_bins) / counts
+    return ReliabilityBins(edges, counts, mean_conf, accuracy)
+
+
+def expected_calibration_error(probs, labels, n_bins: int = N_BINS) -> float:
+    """ECE: the count-weighted mean gap |accuracy - confidence| over equal-width confidence bins."""
+    bins = reliability_bins(probs, labels, n_bins)
+    used = bins.counts > 0
+    if not used.any():
+        return 0.0
+    gaps = np.abs(bins.accuracy[used] - bins.confidence[used])
+    return float((gaps * bins.counts[used]).sum() / bins.counts[used].sum())
+
+
+@dataclass
+class Calibration:
+    """What calibrating out-of-fold probabilities found: the temperatures, accuracy and ECE before and after."""
+
+    temperatures: list[float]
+    accuracy: float
+    ece_before: float
+    ece_after: float
+    per_class_accuracy: dict[str, float | None] = field(default_factory=dict)
+    bins_before: dict = field(default_factory=dict)
+    bins_after: dict = field(default_factory=dict)
+    labeled: int = 0
+
+    def as_dict(self) -> dict:
+        """JSON-able form, as stored with the predictions."""
+        return {"temperatures": self.temperatures, "temperature": float(np.mean(self.temperatures)),
+                "accuracy": self.accuracy, "ece_before": self.ece_before, "ece_after": self.ece_after,
+                "per_class_accuracy": self.per_class_accuracy, "bins_before": self.bins_before,
+                "bins_after": self.bins_after, "labeled": self.labeled}
+
+
+def calibrate_out_of_fold(probs, labels, classes: list[str] | None = None, seed: int = 0,
+                          n_bins: int = N_BINS) -> tuple[np.ndarray, Calibration]:
+    """Temperature-scaled ``probs`` (n x k) for integer ``labels`` (-1 = unlabeled), fitted with a nested split.
+
+    Labeled rows are split in two halves; each half is rescaled by the temperature fitted on the other.
+    Unlabeled rows get the temperature fitted on all labeled rows. Below 20 labeled rows nothing is fitted
+    (T = 1): too few to estimate one.
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.int64)
+    labeled = np.flatnonzero(labels >= 0)
+    out = probs.copy()
+    temperatures = [1.0]
+    if len(labeled) >= 20:
+        order = np.random.default_rng(seed).permutation(labeled)
+        halves = (order[: len(order) // 2], order[len(order) // 2:])
+        temperatures = []
+        for mine, other in (halves, halves[::-1]):
+            t = fit_temperature(probs[other], labels[other])
+            out[mine] = apply_temperature(probs[mine], t)
+            temperatures.append(t)
+        unl = np.flatnonzero(labels < 0)
+        if len(unl):
+            out[unl] = apply_temperature(probs[unl], fit_temperature(probs[labeled], labels[labeled]))
+    y = labels[labeled]
+    accuracy = float((probs[labeled].argmax(axis=1) == y).mean()) if len(labeled) else float("nan")
+    names = list(classes) if classes is not None else [str(j) for j in range(probs.shape[1])]
+    hits = probs[labeled].argmax(axis=1) == y
+    per_class = {c: (float(hits[y == j].mean()) if (y == j).any() else None) for j, c in enumerate(names)}
+    before = expected_calibration_error(probs[labeled], y, n_bins) if len(labeled) else float("nan")
+    after = expected_calibration_error(out[labeled], y, n_bins) if len(labeled) else float("nan")
+    return out, Calibration(temperatures, accuracy, before, after, per_class,
+                            reliability_bins(probs[labeled], y, n_bins).as_dict() if len(labeled) else {},
+                            reliability_bins(out[labeled], y, n_bins).as_dict() if len(labeled) else {},
+                            int(len(labeled)))
