@@ -27,6 +27,7 @@ PAGES = {
         st.Page("app_pages/evaluation.py", title="Evaluation", icon=":material/fact_check:"),
     ],
     "Fix": [
+        st.Page("app_pages/issues.py", title="Issues", icon=":material/report:"),
         st.Page("app_pages/label_errors.py", title="Label errors", icon=":material/rule:"),
         st.Page("app_pages/duplicates.py", title="Duplicates", icon=":material/content_copy:"),
     ],

@@ -14,8 +14,7 @@ st.title("Duplicates")
 rw.show_messages()
 
 if not views.has_fields(dataset, views.DUPLICATE_FIELDS):
-    rw.detection_empty_state(dataset, "duplicates", "sda2.compute.duplicates", "detect_duplicates",
-                             views.DUPLICATE_FIELDS)
+    rw.check_empty_state(dataset, "duplicates", "near_duplicate", views.DUPLICATE_FIELDS, context.annotator)
     st.stop()
 
 members = views.duplicate_groups(context.view())

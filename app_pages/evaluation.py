@@ -1,11 +1,13 @@
 """Evaluation: how good the predictions are, where they fail, and from what confidence to trust them."""
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from sda2 import evaluation
-from sda2.compute.predictions import compute_predictions
+from sda2.compute.predictions import compute_predictions, import_predictions_file, prediction_record
+from sda2.ui import bulk_widgets
 from sda2.ui import evaluation_figures as figs
-from sda2.ui.safe_text import md, plot, unplot
+from sda2.ui.safe_text import escape_figure, md, plot, unplot
 
 GRID = 24  # images shown for a confusion cell
 
@@ -19,16 +21,64 @@ if context.label_kind == "detection":
             "use FiftyOne's `dataset.evaluate_detections` in a notebook.")
     st.stop()
 
+
+def import_box() -> None:
+    """Upload a file of the user's own model's probabilities and import it through import_predictions."""
+    with st.expander("Import your own model's predictions"):
+        st.caption("A .csv with an 'id' (sample id) or 'filepath' column and one column per class, or a .npy of "
+                   "shape samples × classes, one row per sample in the dataset's order (dataset.values('id')) "
+                   "and columns in class order. Values are probabilities, or raw scores with the box ticked.")
+        upload = st.file_uploader("Predictions file", type=["csv", "npy"], key="predictions_upload")
+        logits = st.checkbox("The values are logits (raw scores)", key="predictions_logits")
+        if upload is not None and st.button("Import predictions", key="import_predictions"):
+            try:
+                report = import_predictions_file(name, upload.name, upload.getvalue(), logits=logits,
+                                                 gt_field=gt_field, pred_field=pred_field)
+            except (ValueError, KeyError) as exc:
+                st.error(md(f"Could not import {upload.name}: {exc}"))
+                return
+            st.session_state["predictions_message"] = report.summary()
+            st.rerun()
+
+
+def run_report() -> None:
+    """The outcome of the last compute/import (kept over the rerun) and the stored record's exclusions and notes."""
+    message = st.session_state.pop("predictions_message", None)
+    if message:
+        st.success(md(message))
+    record = prediction_record(name, pred_field)
+    excluded = record.get("excluded") or []
+    if excluded:
+        st.warning(md(f"{len(excluded):,} samples could not be embedded and were left out of training and "
+                      "prediction. Fix: replace or remove those files, then compute embeddings and predictions again."))
+        st.dataframe({"sample_id": [e["sample_id"] for e in excluded], "filepath": [e["filepath"] for e in excluded],
+                      "reason": [e["reason"] for e in excluded]}, hide_index=True, key="excluded_samples")
+    for note in record.get("notes") or []:
+        st.caption(md(note))
+
+
 if not evaluation.has_predictions(name, pred_field):
     st.info(f"{md(repr(name))} has no predictions yet. Compute out-of-fold predictions: every sample is predicted by a "
-            "model (logistic regression on image embeddings, 5 folds) that never saw its label. Pixel embeddings "
-            "are computed first if the dataset has none. Or bring your own with `sda2.import_predictions`.")
+            "model (logistic regression on image embeddings, 5 folds) that never saw its label, calibrated by "
+            "temperature scaling. Pixel embeddings are computed first if the dataset has none. Or import your own "
+            "model's predictions below.")
     if st.button("Compute predictions", key="compute_predictions", type="primary"):
         with st.status("Computing embeddings (if missing) and 5-fold out-of-fold predictions…", expanded=True) as box:
-            report = compute_predictions(name, gt_field=gt_field)
+            try:
+                report = compute_predictions(name, gt_field=gt_field)
+            except (ValueError, KeyError) as exc:
+                box.update(label="Could not compute predictions", state="error")
+                st.error(md(str(exc)))
+                st.stop()
             box.update(label=md(report.summary()), state="complete")
+        st.session_state["predictions_message"] = report.summary()
         st.rerun()
+    run_report()
+    import_box()
     st.stop()
+
+run_report()
+import_box()
 
 ev = evaluation.evaluate(name, pred_field, gt_field, context.split)
 evaluated = ev.evaluated
@@ -79,6 +129,29 @@ if ev.kind == "classification":
     if len(cell):
         shown = cell.head(GRID)
         st.image(list(shown["filepath"]), caption=[f"{c:.2f}" for c in shown["confidence"]], width=84)
+    bulk_widgets.action_bar(context, list(cell["id"]), key="cm_bulk", what=f"{true_cls} → {pred_cls}")
+
+calibration = prediction_record(name, pred_field).get("calibration")
+if ev.kind == "classification" and calibration and calibration.get("bins_after"):
+    st.subheader("Calibration")
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Calibration error before", f"{calibration['ece_before']:.3f}",
+              help="Expected calibration error of the raw out-of-fold probabilities.")
+    c2.metric("Calibration error after", f"{calibration['ece_after']:.3f}",
+              help="After temperature scaling, fitted on the other half of the labeled samples (nested split).")
+    c3.metric("Temperature", f"{calibration['temperature']:.2f}", help="> 1 softens an overconfident model.")
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect", line=dict(dash="dot", color="#888")))
+    for which, label in (("bins_before", "before"), ("bins_after", "after")):
+        bins = calibration[which]
+        keep = [i for i, n in enumerate(bins["counts"]) if n]
+        fig.add_trace(go.Scatter(x=[bins["confidence"][i] for i in keep], y=[bins["accuracy"][i] for i in keep],
+                                 mode="lines+markers", name=f"{label} calibration",
+                                 customdata=[bins["counts"][i] for i in keep],
+                                 hovertemplate="confidence %{x:.2f}: accuracy %{y:.2f} (%{customdata} samples)"))
+    fig.update_layout(title="Reliability diagram (out-of-fold)", xaxis_title="confidence", yaxis_title="accuracy",
+                      height=360, xaxis=dict(range=[0, 1]), yaxis=dict(range=[0, 1]))
+    st.plotly_chart(escape_figure(fig), key="reliability")
 
 st.subheader("Failure analysis")
 choices = evaluation.failure_fields(name)

@@ -3,7 +3,9 @@
 import streamlit as st
 
 from sda2 import store
+from sda2.compute.predictions import flag_trust
 from sda2.curation import edits, views
+from sda2.ui import batch_accept
 from sda2.ui import review_widgets as rw
 from sda2.ui.safe_text import md
 
@@ -18,6 +20,8 @@ if not views.has_fields(dataset, views.LABEL_ISSUE_FIELDS):
                              pred_field=context.prediction_field or "predictions")
     st.stop()
 
+trust = flag_trust(dataset, context.label_field, context.prediction_field or "predictions")
+rw.trust_header(trust)
 rw.progress_metrics(views.review_progress(dataset, context.label_field))
 queue = views.suspects_frame(views.review_queue(context.view()), context.label_field, limit=50)
 top, undo_col = st.columns([5, 1])
@@ -27,9 +31,10 @@ with undo_col:
 if queue.empty:
     top.success("No suspects left to review here: every flagged sample has a decision.")
 else:
-    row = queue.iloc[0]
+    row = batch_accept.current_row(queue)  # the worst, or the suspect jumped to
     editable = context.label_kind == "classification"
-    top.caption(f"Suspects ranked by label quality (lowest first); {md(context.annotator)} deciding. Shortcuts: "
+    top.caption(f"Suspects ordered by expected benefit (most likely wrong first: label quality = the calibrated "
+                f"chance the given label is right); {md(context.annotator)} deciding. Shortcuts: "
                 "A accept · L set chosen label · K keep · U ambiguous · X exclude · Z undo last.")
     stored = views.probabilities(dataset, [row["sample_id"]])
     rw.suspect_card(row, stored[0] if stored else None, stored[1][0] if stored else None)
@@ -43,10 +48,19 @@ else:
                  expected_old=shown if editable else edits.UNSET, field=context.label_field,
                  success=f"{decision}: sample {sample_id}")
 
-    rw.decision_bar(store.classes(dataset, context.label_field), row, decide, editable)
+    suggestion_confidence = None
+    if stored and row["suggested_label"] in stored[0]:
+        suggestion_confidence = float(stored[1][0][stored[0].index(row["suggested_label"])])
+    rw.decision_bar(store.classes(dataset, context.label_field), row, decide, editable,
+                    suggestion_confidence=suggestion_confidence)
     with st.expander(f"Up next ({len(queue) - 1} more shown of the queue)"):
+        batch_accept.jump_picker(queue)
         st.dataframe(queue.iloc[1:][["sample_id", "label", "suggested_label", "label_quality", "split"]],
                      hide_index=True)
+
+if not queue.empty and context.label_kind == "classification":  # issue 12: accept the sure suggestions at once
+    with st.expander("Accept the suggestions the model is sure of, in one batch"):
+        batch_accept.batch_accept_panel(context)
 
 with st.expander("Audit log"):
     rw.audit_browser(dataset)

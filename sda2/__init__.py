@@ -111,6 +111,12 @@ _API = {
     "detect_label_issues": "sda2.compute.label_issues",
     "detect_duplicates": "sda2.compute.duplicates",
     "read_duplicate_groups": "sda2.compute.duplicates",
+    # issue checks: one contract, a registry, one writer
+    "issue_types": "sda2.issues.registry",
+    "register_issue": "sda2.issues.registry:register",
+    "find_issues": "sda2.issues.find",
+    "issue_overview": "sda2.issues.find",
+    "delete_issue_result": "sda2.issues.writer:delete_result",
     "create_queue": "sda2.curation.queue",
     "next_item": "sda2.curation.queue",
     "submit": "sda2.curation.queue",

@@ -8,7 +8,15 @@ import os
 import sys
 from pathlib import Path
 
-from sda2 import config, names
+from sda2 import config, hints, names
+
+
+def app_command(address: str = "127.0.0.1", port: int = 8501) -> list[str]:
+    """The Streamlit command ``sda2 app`` runs: no file watcher (the project holds ``.sda2/``, whose database
+    and cache files change all the time: watching them floods the log with "Inotify queue overflowed")."""
+    return [sys.executable, "-m", "streamlit", "run", str(config.PROJECT_ROOT / "app.py"),
+            "--server.address", address, "--server.port", str(port), "--server.headless", "true",
+            "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
 
 
 def _cmd_app(args: argparse.Namespace) -> int:
@@ -19,9 +27,7 @@ def _cmd_app(args: argparse.Namespace) -> int:
         print(load_default().summary())
     elif DEFAULT_NAME not in store.list_datasets():
         print(f"Datasets here: {', '.join(store.list_datasets())}.")
-    command = [sys.executable, "-m", "streamlit", "run", str(config.PROJECT_ROOT / "app.py"),
-               "--server.address", args.address, "--server.port", str(args.port),
-               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    command = app_command(args.address, args.port)
     print(f"sda2 is starting at http://{'localhost' if args.address == '127.0.0.1' else args.address}:{args.port}")
     os.execv(sys.executable, command)
 
@@ -296,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args) or 0
+        with hints.for_cli():  # error messages name flags (--layout class), not Python arguments
+            return args.func(args) or 0
     except pymongo.errors.ConnectionFailure as exc:
         print(f"sda2: {database.unreachable(exc)}", file=sys.stderr)
         return 3

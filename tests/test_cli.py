@@ -5,14 +5,17 @@ from __future__ import annotations
 import gzip
 import json
 import struct
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from sda2 import store
-from sda2.cli import main
+from sda2 import config, store
+from sda2.cli import app_command, main
 
 
 @pytest.mark.parametrize("argv", [["app"], ["demo"], ["list"], ["delete"], ["doctor"], ["ingest"], ["ingest", "folder"],
@@ -138,3 +141,39 @@ def test_bad_input_is_reported_on_stderr(tmp_path, dataset_name, capsys):
     assert main(["ingest", "table", str(tmp_path / "t.csv"), "--name", dataset_name]) == 2
     err = capsys.readouterr().err
     assert err.startswith("sda2: t.csv has no column 'filepath', 'label' (its columns: path, class)")
+
+
+def _streamlit_config(args: list[str], cwd) -> str:
+    """``streamlit config show`` (the options Streamlit would run with) for ``args``, run in ``cwd``."""
+    done = subprocess.run([sys.executable, "-m", "streamlit", "config", "show", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=60, check=True)
+    return done.stdout
+
+
+def test_app_runs_streamlit_without_a_file_watcher(tmp_path):
+    command = app_command("127.0.0.1", 8765)
+    assert command[:4] == [sys.executable, "-m", "streamlit", "run"] and command[4].endswith("app.py")
+    flags = command[5:]
+    shown = _streamlit_config(flags, tmp_path)  # no config file there: only the flags count
+    from_flag = "# The value below was set in command-line argument or environment variable\n"
+    assert f'{from_flag}fileWatcherType = "none"' in shown and f"{from_flag}port = 8765" in shown
+    project = _streamlit_config([], config.PROJECT_ROOT)  # a plain `streamlit run app.py` in the project
+    assert '\nfileWatcherType = "none"' in project and '\naddress = "127.0.0.1"' in project
+    settings = tomllib.loads((config.PROJECT_ROOT / ".streamlit" / "config.toml").read_text())
+    assert settings["server"]["fileWatcherType"] == "none" and settings["server"]["address"] == "127.0.0.1"
+
+
+def test_hints_name_flags_on_the_command_line_and_arguments_in_python(tmp_path, dataset_name, capsys):
+    _pngs(tmp_path / "pets" / "cat", {"a.png": (1, 2, 3)})
+    assert main(["ingest", "folder", str(tmp_path / "pets"), "--name", dataset_name]) == 0
+    assert main(["ingest", "folder", str(tmp_path / "pets"), "--name", dataset_name]) == 2
+    err = capsys.readouterr().err
+    assert "pass --overwrite (replace it) or --append (add to it)." in err and "mode=" not in err
+    from sda2.ingest import IngestError, import_folder
+
+    with pytest.raises(IngestError, match=r"pass mode='overwrite' \(replace it\) or mode='append'") as error:
+        import_folder(tmp_path / "pets", dataset_name)
+    assert "--overwrite" not in str(error.value)
+    (tmp_path / "t.csv").write_text("path,class\nx.png,a\n")
+    assert main(["ingest", "table", str(tmp_path / "t.csv"), "--name", dataset_name + "_t"]) == 2
+    assert "name yours with --filepath-col / --label-col." in capsys.readouterr().err

@@ -12,12 +12,13 @@ import fiftyone as fo
 from sda2 import arrays, store
 from sda2.analysis import copy_check
 from sda2.compute.duplicates import FINGERPRINT_SIZE, detect_duplicates, read_duplicate_groups
+from tests.conftest import private_copy
 
 
 @pytest.fixture
 def leaky_digits(digits, dataset_name, tmp_path):
-    """A digits clone plus, in the test split, an exact copy and a brighter copy of train images."""
-    ds = digits.clone(dataset_name, persistent=True)
+    """400 digits plus, in the test split, an exact copy and a brighter copy of train images."""
+    ds = private_copy(digits, dataset_name, 400)
     train = ds.match({"split": "train"}).limit(2)
     (exact_src, exact_id), (bright_src, bright_id) = zip(train.values("filepath"), train.values("id"))
     exact_path, bright_path = tmp_path / "exact.png", tmp_path / "bright.png"
@@ -37,7 +38,7 @@ def test_fields_written_and_leaks_reported(leaky_digits):
     schema = ds.get_field_schema()
     for field, kind in [("duplicate_group", fo.IntField), ("is_duplicate", fo.BooleanField),
                         ("duplicate_similarity", fo.FloatField), ("is_exact_duplicate", fo.BooleanField),
-                        ("crosses_split", fo.BooleanField), ("outlier_score", fo.FloatField),
+                        ("crosses_split", fo.BooleanField), ("outlier_distance", fo.FloatField),
                         ("is_outlier", fo.BooleanField)]:
         assert isinstance(schema[field], kind), field
     stored = {f: dict(zip(ds.values("id"), ds.values(f))) for f in
@@ -61,7 +62,7 @@ def test_fields_written_and_leaks_reported(leaky_digits):
 
 def test_fingerprints_are_cached_and_reused(leaky_digits):
     ds, _ = leaky_digits
-    detect_duplicates(ds, progress=False, write=False)
+    detect_duplicates(ds, progress=False, write=False, verify=False)  # the cache, not the verifier, is tested here
     key = f"fingerprints_{FINGERPRINT_SIZE}"
     ids, cached = arrays.load(ds.name, key)
     assert len(ids) == len(ds) and np.isfinite(cached).all()
@@ -95,6 +96,6 @@ def test_unreadable_image_is_left_out_with_a_warning(leaky_digits, tmp_path):
     sample = fo.Sample(filepath=str(broken), split="test")
     ds.add_sample(sample)
     with pytest.warns(UserWarning, match="1 samples"):
-        frame = detect_duplicates(ds, progress=False)
+        frame = detect_duplicates(ds, progress=False, verify=False)
     assert frame.loc[sample.id, "duplicate_group"] == -1 and not frame.loc[sample.id, "is_duplicate"]
     assert ds.values("duplicate_group")[-1] == -1

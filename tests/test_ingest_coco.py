@@ -9,6 +9,7 @@ from PIL import Image
 
 import fiftyone as fo
 from sda2 import store
+from sda2.cli import main
 from sda2.ingest import IngestError, import_coco
 
 
@@ -57,7 +58,7 @@ def test_coco_boxes_become_relative_detections(coco, dataset_name):
     assert reasons["annotation 14"].startswith("image_id 77 is not in images")
     assert reasons["annotation 15 (image a.jpg)"].startswith("bbox [1, 1, 0, 2] is not [x, y, width, height]")
     assert reasons["image id 4 (gone.png)"].startswith("file not found")
-    assert "3 boxes on 2 images, 2 images without boxes" in report.notes
+    assert "3 boxes on 2 images, 1 image without boxes" in report.notes  # gone.png is skipped, not counted
 
 
 def test_images_dir_and_bad_files(coco, tmp_path, dataset_name):
@@ -75,3 +76,94 @@ def test_images_dir_and_bad_files(coco, tmp_path, dataset_name):
     with pytest.raises(IngestError, match="exists already"):
         import_coco(coco, dataset_name, images_dir=moved)
     assert dataset_name + "_x" not in store.list_datasets()
+
+
+def _coco_file(path, images: list[tuple[str, int, int] | str], annotations=()) -> None:
+    """A COCO file of ``images`` ((file_name, width, height), or a bare file name: size not given) at ``path``."""
+    entries = [{"id": i, "file_name": im} if isinstance(im, str) else
+               {"id": i, "file_name": im[0], "width": im[1], "height": im[2]} for i, im in enumerate(images, 1)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"images": entries, "categories": [{"id": 1, "name": "thing"}],
+                                "annotations": [{"id": i, "image_id": im, "category_id": 1, "bbox": box}
+                                                for i, (im, box) in enumerate(annotations, 100)]}))
+
+
+@pytest.mark.parametrize("image_folder", ["val2017", "data", "images/val2017", "annotations/images"],
+                         ids=["split", "data", "images_split", "images_beside_json"])
+def test_images_in_a_common_sub_folder_are_found(tmp_path, dataset_name, image_folder):
+    folder = tmp_path / image_folder
+    folder.mkdir(parents=True)
+    for name in ("a.png", "b.png"):
+        Image.new("RGB", (20, 10)).save(folder / name)
+    json_path = tmp_path / "annotations" / "instances_val2017.json"  # COCO's own layout: no sizes in the JSON
+    _coco_file(json_path, ["a.png", "b.png"], [(1, [2, 1, 4, 3]), (2, [0, 0, 10, 5]), (2, [10, 5, 10, 5])])
+    report = import_coco(json_path, dataset_name)
+    assert report.loaded == 2 and report.skipped == []
+    assert report.notes[:2] == [f"images looked up in {folder}: 2 of 2 found and readable",
+                                "3 boxes on 2 images, 0 images without boxes"]
+    ds = store.open_dataset(dataset_name)
+    assert ds.count("ground_truth.detections") == 3
+
+
+def test_no_image_found_is_reported_first_with_the_folders_looked_in(tmp_path, dataset_name, capsys):
+    Image.new("RGB", (20, 10)).save(tmp_path / "a.png")  # not where the JSON expects it: in photos/
+    json_path = tmp_path / "annotations" / "instances_train.json"
+    _coco_file(json_path, ["photos/a.png", "photos/b.png", "photos/c.png"],
+               [(1, [2, 1, 4, 3]), (2, [0, 0, 10, 5]), (3, [10, 5, 10, 5])])
+    with pytest.raises(IngestError) as error:
+        import_coco(json_path, dataset_name)
+    folder = tmp_path / "annotations"
+    assert str(error.value) == (
+        f"No image of instances_train.json was found: looked for 'photos/a.png' nor any other of its 3 images in "
+        f"{folder} and {tmp_path}, and in their sub-folders images/, instances_train/, train/, "
+        "images/instances_train/, images/train/ and data/. Nothing was written. "
+        "Fix: pass the folder that holds the images as images_dir=FOLDER.")
+    with pytest.raises(IngestError, match=rf"looked for 'photos/a.png' nor any other of its 3 images in "
+                                          rf"{tmp_path / 'elsewhere'}\. Nothing was written"):
+        import_coco(json_path, dataset_name, images_dir=tmp_path / "elsewhere")
+    assert main(["ingest", "coco", str(json_path), "--name", dataset_name]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sda2: No image of instances_train.json was found") and "box" not in err
+    assert err.rstrip().endswith("Fix: pass the folder that holds the images as --images-dir FOLDER.")
+    assert dataset_name not in store.list_datasets()
+
+
+def test_boxes_outside_the_image_are_clipped_and_counted(tmp_path, dataset_name):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for name in ("a.png", "b.png"):
+        Image.new("RGB", (100, 50)).save(folder / name)
+    json_path = tmp_path / "boxes.json"
+    _coco_file(json_path, [("a.png", 100, 50), "b.png", ("gone.png", 100, 50)], [
+        (1, [10, 10, 20, 20]),      # 100: inside
+        (1, [-10, 40, 30, 20]),     # 101: reaches past the left and bottom edges: clipped to [0, 40, 20, 10]
+        (2, [90, -5, 20, 10]),      # 102: past the right and top edges (size from the file): [90, 0, 10, 5]
+        (2, [150, 10, 10, 10]),     # 103: wholly outside: skipped
+        (3, [1, 1, 5, 5]),          # 104: its image is missing: not imported, counted
+    ])
+    report = import_coco(json_path, dataset_name)
+    assert report.loaded == 2
+    boxes = {s.coco_id: [[round(v, 6) for v in d.bounding_box] for d in s.ground_truth.detections]
+             for s in store.open_dataset(dataset_name)}
+    assert boxes == {1: [[0.1, 0.2, 0.2, 0.4], [0.0, 0.8, 0.2, 0.2]], 2: [[0.9, 0.0, 0.1, 0.1]]}
+    assert report.notes[1:4] == ["3 boxes on 2 images, 0 images without boxes",
+                                 "2 boxes reached outside the image: clipped to its edges (annotation 101, 102)",
+                                 "1 annotation of skipped images not imported"]
+    reasons = {s.item: s.reason for s in report.skipped}
+    assert reasons == {
+        "image id 3 (gone.png)": f"file not found in {folder}; fix the file name or add the file",
+        "annotation 103 (image b.png)": "bbox [150, 10, 10, 10] lies wholly outside the 100x50 image; fix the box "
+                                        "(or the image's width and height) or remove it"}
+    assert store.open_dataset(dataset_name).count("ground_truth.detections") == 3  # the note's count
+
+
+def test_an_annotation_that_is_not_an_object_is_skipped_with_the_reason(tmp_path, dataset_name):
+    Image.new("RGB", (20, 10)).save(tmp_path / "a.png")
+    json_path = tmp_path / "c.json"
+    _coco_file(json_path, [("a.png", 20, 10)], [(1, [1, 1, 5, 5])])
+    data = json.loads(json_path.read_text())
+    data["annotations"].append("oops")
+    json_path.write_text(json.dumps(data))
+    report = import_coco(json_path, dataset_name)
+    assert report.loaded == 1 and [(s.item, s.reason) for s in report.skipped] == [
+        ("annotation 'oops'", "is not an object with 'image_id', 'category_id' and 'bbox'; fix or remove it")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -62,3 +63,22 @@ def test_append_and_errors(source, dataset_name):
     with pytest.raises(IngestError, match="exists already"):
         import_fiftyone(source.name, dataset_name, label_field="gt")
     assert dataset_name + "_x" not in store.list_datasets()
+
+
+def test_a_truncated_image_in_the_source_is_skipped_with_the_reason(tmp_path, dataset_name):
+    rng = np.random.default_rng(1)
+    for name in ("whole.png", "cut.png"):
+        Image.fromarray(rng.integers(0, 256, (24, 24, 3), dtype=np.uint8)).save(tmp_path / name)
+    data = (tmp_path / "cut.png").read_bytes()
+    (tmp_path / "cut.png").write_bytes(data[:len(data) // 2])
+    source = fo.Dataset(f"{dataset_name}_src", persistent=True)
+    try:
+        source.add_samples([fo.Sample(filepath=str(tmp_path / n), ground_truth=fo.Classification(label="a"))
+                            for n in ("whole.png", "cut.png")], progress=False)
+        report = import_fiftyone(source.name, dataset_name)
+    finally:
+        source.delete()
+    assert report.loaded == 1 and store.open_dataset(dataset_name).values("filepath") == [str(tmp_path / "whole.png")]
+    [skipped] = report.skipped
+    assert skipped.item.endswith("(" + str(tmp_path / "cut.png") + ")")
+    assert skipped.reason.startswith("image data is truncated or damaged (image file is truncated")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PIL import Image
 
 from fiftyone import ViewField as F
 from sda2 import store
+from sda2.cli import main
 from sda2.ingest import IngestError, import_folder
 from sda2.ingest.folder import detect_layout
 
@@ -60,7 +62,7 @@ def test_layout_errors_and_override(tmp_path, dataset_name):
     root = tmp_path / "mixed"
     _image(root / "cat" / "a.png")
     _image(root / "train" / "dog" / "b.png")
-    with pytest.raises(IngestError, match="Cannot tell the layout.*layout='class'"):
+    with pytest.raises(IngestError, match="Cannot tell the layout.*pass layout='class' .* or layout='split'"):
         import_folder(root, dataset_name)
     report = import_folder(root, dataset_name, layout="class")
     assert report.loaded == 2
@@ -117,3 +119,33 @@ def test_a_linked_split_folder_is_imported_once(tmp_path, dataset_name):
     ds = store.open_dataset(dataset_name)
     assert report.loaded == 2 and ds.count_values("split") == {"test": 1, "train": 1}
     assert [s.item for s in report.skipped] == [str(root / "dev" / "cat")]
+
+
+def test_a_truncated_png_is_skipped_with_the_reason_and_the_fix(tmp_path, dataset_name):
+    root = tmp_path / "pets"
+    rng = np.random.default_rng(0)
+    for label in ("cat", "dog"):
+        (root / label).mkdir(parents=True)
+        for i in range(2):
+            Image.fromarray(rng.integers(0, 256, (30, 30), dtype=np.uint8)).save(root / label / f"{i}.png")
+    whole = (root / "dog" / "1.png").read_bytes()
+    (root / "dog" / "1.png").write_bytes(whole[:len(whole) * 2 // 3])  # a copy interrupted part-way
+    report = import_folder(root, dataset_name)
+    assert report.loaded == 3 and len(store.open_dataset(dataset_name)) == 3
+    [skipped] = report.skipped
+    assert skipped.item == str(root / "dog" / "1.png")
+    assert skipped.reason.startswith("image data is truncated or damaged (image file is truncated")
+    assert skipped.reason.endswith("replace the file with a complete copy or remove it")
+
+
+def test_the_layout_hint_names_the_cli_flag_on_the_command_line(tmp_path, dataset_name, capsys):
+    root = tmp_path / "mixed"
+    _image(root / "cat" / "a.png")
+    _image(root / "train" / "dog" / "b.png")
+    assert main(["ingest", "folder", str(root), "--name", dataset_name]) == 2
+    err = capsys.readouterr().err
+    assert "Cannot tell the layout" in err and "pass --layout class (sub-folder images" in err
+    assert "or --layout split." in err and "layout='" not in err
+    with pytest.raises(IngestError, match="pass layout='class'"):  # the API, after the CLI ran: Python again
+        import_folder(root, dataset_name)
+    assert main(["ingest", "folder", str(root), "--name", dataset_name, "--layout", "class"]) == 0

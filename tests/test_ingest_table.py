@@ -33,7 +33,7 @@ def test_csv_with_split_extra_columns_and_bad_rows(tmp_path, images, dataset_nam
         "img/missing.png,dog,train,d4,1,1,true,web\n"  # line 5: no such file
         "img/3.png,,train,e5,1,1,true,web\n"           # line 6: empty label
         ",cat,train,f6,1,1,true,web\n"                 # line 7: empty path
-        "img/0.png,dog,test,g7,1,1,true,web\n"         # line 8: same image again
+        "img/0.png,cat,test,g7,1,1,true,web\n"         # line 8: same image and label again
     )
     report = import_table(csv, dataset_name)
     ds = store.open_dataset(dataset_name)
@@ -44,7 +44,7 @@ def test_csv_with_split_extra_columns_and_bad_rows(tmp_path, images, dataset_nam
     assert reasons["labels.csv line 5 (img/missing.png)"].startswith("file not found")
     assert reasons["labels.csv line 6 (img/3.png)"].startswith("empty label")
     assert reasons["labels.csv line 7"] == "empty 'filepath'; fill in the image path"
-    assert reasons["labels.csv line 8 (img/0.png)"] == ("same image as labels.csv line 2 (img/0.png); "
+    assert reasons["labels.csv line 8 (img/0.png)"] == ("same image and label as labels.csv line 2 (img/0.png); "
                                                         "keep one row per image")
     schema = ds.get_field_schema()
     assert {f: type(schema[f]) for f in ("col_id", "weight", "count", "reviewed", "source_name")} == {
@@ -110,3 +110,27 @@ def test_parquet_with_list_tags_and_typed_columns(tmp_path, images, dataset_name
     assert ds.values("taken") == [datetime(2024, 1, 2, 3, 4, 5), None]
     assert ds.values("scores") == [[0.1, 0.9], [0.5]]
     assert isinstance(ds.get_field_schema()["taken"], fo.DateTimeField)
+
+
+def test_rows_of_one_image_with_conflicting_labels_are_a_conflict_naming_both(tmp_path, images, dataset_name):
+    csv = tmp_path / "labels.csv"
+    csv.write_text("filepath,label\n"
+                   "img/0.png,cat\n"   # line 2
+                   "img/1.png,dog\n"   # line 3
+                   "img/0.png,dog\n"   # line 4: same image, other label
+                   "img/0.png,cat\n"   # line 5: agrees with line 2, still part of the conflict
+                   "img/2.png,cow\n"   # line 6
+                   "img/2.png,\n")     # line 7: no label: a repeat, not a conflict
+    report = import_table(csv, dataset_name)
+    ds = store.open_dataset(dataset_name)
+    assert report.loaded == 2 and sorted(ds.values("ground_truth.label")) == ["cow", "dog"]
+    assert str(images / "0.png") not in ds.values("filepath")  # the table must say which label is right
+    reasons = {s.item: s.reason for s in report.skipped}
+    conflict = ("conflicting labels for one image ('cat', 'dog'): labels.csv line 2 (img/0.png) says 'cat'; "
+                "labels.csv line 4 (img/0.png) says 'dog'; labels.csv line 5 (img/0.png) says 'cat'; "
+                "keep one row per image, with the right label")
+    assert {item: reasons[item] for item in reasons if "img/0.png" in item} == {
+        f"labels.csv line {n} (img/0.png)": conflict for n in (2, 4, 5)}
+    assert reasons["labels.csv line 7 (img/2.png)"] == ("same image as labels.csv line 6 (img/2.png); "
+                                                        "keep one row per image")
+    assert len(report.skipped) == 4

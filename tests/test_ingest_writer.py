@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -179,3 +180,46 @@ def test_multilabel_and_detection_documents(tmp_path, dataset_name):
     det = ds.first().ground_truth.detections[0]
     assert det.bounding_box == [0.1, 0.2, 0.3, 0.4] and det.iscrowd == 1
     assert "ground_truth.detections.iscrowd" in ds.get_field_schema(flat=True)
+
+
+def _noise_png(path, size=(48, 40)) -> bytes:
+    """A real PNG of random pixels (it does not compress away) at ``path``; returns its bytes."""
+    rng = np.random.default_rng(7)
+    Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)).save(path)
+    return path.read_bytes()
+
+
+def test_truncated_or_damaged_images_are_decoded_and_reported_with_the_fix(tmp_path):
+    data = _noise_png(tmp_path / "good.png")
+    (tmp_path / "half.png").write_bytes(data[:len(data) // 2])  # valid header, pixel data cut short
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0xFF  # one damaged byte inside the compressed pixel data
+    (tmp_path / "flipped.png").write_bytes(bytes(flipped))
+    rng = np.random.default_rng(3)
+    Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(tmp_path / "good.jpg", quality=90)
+    jpeg = (tmp_path / "good.jpg").read_bytes()
+    (tmp_path / "half.jpg").write_bytes(jpeg[:len(jpeg) // 2])
+    for name in ("half.png", "flipped.png", "half.jpg"):
+        assert isinstance(writer.image_info(str(tmp_path / name), decode=False), writer.ImageInfo)  # header fine
+        reason = writer.image_info(str(tmp_path / name))
+        assert reason.startswith("image data is truncated or damaged (") and reason.endswith(
+            "); replace the file with a complete copy or remove it"), (name, reason)
+    assert "truncated" in writer.image_info(str(tmp_path / "half.png"))
+    for name in ("good.png", "good.jpg"):
+        assert isinstance(writer.image_info(str(tmp_path / name)), writer.ImageInfo)
+
+
+def test_every_image_of_a_large_import_is_decoded_in_threads(tmp_path, dataset_name):
+    n = 3 * writer.DECODE_CHUNK + 7  # several chunks: the threaded path
+    data = _noise_png(tmp_path / "0.png", size=(16, 12))
+    for i in range(1, n):
+        (tmp_path / f"{i}.png").write_bytes(data)
+    cut = {5, writer.DECODE_CHUNK + 1, n - 1}
+    for i in cut:
+        (tmp_path / f"{i}.png").write_bytes(data[:-40])  # the end of the pixel data is missing
+    records = [Record(str(tmp_path / f"{i}.png"), "a", source=f"row {i}") for i in range(n)]
+    report = writer.write_dataset(dataset_name, records, "classification")
+    assert report.loaded == n - len(cut) and len(store.open_dataset(dataset_name)) == n - len(cut)
+    assert {s.item for s in report.skipped} == {f"row {i}" for i in cut}
+    assert all(s.reason.startswith("image data is truncated or damaged") for s in report.skipped)
+    assert "skipped row 5: image data is truncated or damaged" in report.summary()

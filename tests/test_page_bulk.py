@@ -80,7 +80,7 @@ def test_select_all_matching_then_tag_and_a_changed_action_drops_the_preview(ds)
     at.button(key="samples_bulk_apply").click().run()
     assert sorted(ds.match_tags("look <b>again</b>").values("id")) == sorted(matching)
     at.button(key="samples_select_clear").click().run()
-    assert "selected" not in " ".join(m.value for m in at.markdown if "for a bulk action" in m.value)
+    assert "Tick tiles to act on many samples at once." in _text(at)
 
 
 def test_find_similar_shows_the_nearest_and_acts_on_them(ds):
@@ -98,3 +98,39 @@ def test_find_similar_shows_the_nearest_and_acts_on_them(ds):
     at.button(key="similar_bulk_preview_button").click().run()
     at.button(key="similar_bulk_apply").click().run()
     assert sorted(ds.match_tags("ambiguous").values("id")) == sorted(ids[1:4])
+
+
+def _predict(ds, wrong: int = 6) -> None:
+    """Predictions on ``ds``: the first ``wrong`` samples predicted as label + 1, the rest right."""
+    import fiftyone as fo
+
+    truth = [int(v) for v in ds.values("ground_truth.label")]
+    predicted = [(t + 1) % 10 if i < wrong else t for i, t in enumerate(truth)]
+    ds.set_values("predictions", [fo.Classification(label=str(p), confidence=0.9) for p in predicted])
+
+
+def test_new_prediction_field_shows_at_once_and_a_confusion_cell_is_acted_on(ds):
+    at = open_page(PAGE, ds.name, "alice")
+    assert "prediction field **none**" in " ".join(c.value for c in at.caption)
+    _predict(ds)  # computed meanwhile (as the Evaluation page's button does)
+    at.run()
+    assert not at.exception, at.exception
+    assert "prediction field **predictions**" in " ".join(c.value for c in at.caption)
+    assert at.multiselect(key="samples_predictions") is not None
+
+    at.switch_page("app_pages/evaluation.py").run()
+    assert not at.exception, at.exception
+    first = ds.first()
+    true_cls, pred_cls = first.ground_truth.label, first.predictions.label
+    cell = [s.id for s in ds.select_fields(["ground_truth", "predictions"])
+            if s.ground_truth.label == true_cls and s.predictions.label == pred_cls]
+    at.selectbox(key="cm_true").set_value(true_cls).run()
+    at.selectbox(key="cm_pred").set_value(pred_cls).run()
+    at.selectbox(key="cm_bulk_action").set_value("Relabel").run()
+    at.selectbox(key="cm_bulk_label").set_value(pred_cls).run()
+    at.button(key="cm_bulk_preview_button").click().run()
+    at.button(key="cm_bulk_apply").click().run()
+    assert not at.exception, at.exception
+    assert set(ds.select(cell).values("ground_truth.label")) == {pred_cls}
+    at.button(key="cm_bulk_undo").click().run()
+    assert set(ds.select(cell).values("ground_truth.label")) == {true_cls}

@@ -109,3 +109,26 @@ def test_rows_to_thumbnails_in_order(digit_png, tmp_path, monkeypatch):
     assert all(Image.open(p).size == (96, 96) for p in paths)
     overlay = th.overlay_from_row(rows.iloc[2])
     assert overlay.labels == ("0",) and overlay.predictions == ("9",) and overlay.confidence == 0.7
+
+
+def test_a_16_bit_png_is_shown_with_its_contrast_not_white(tmp_path):
+    """A 12-bit scan stored in a 16-bit PNG (values 1,000..4,000): darkest black, brightest white, in order."""
+    values = np.repeat(np.linspace(1000, 4000, 8).astype(np.uint16)[None, :], 8, axis=0)  # 8 columns, dark to light
+    path = tmp_path / "scan16.png"
+    Image.fromarray(values).save(path)
+    assert Image.open(path).mode == "I;16"  # a real 16-bit greyscale PNG
+    assert np.asarray(Image.open(path).convert("RGB")).min() == 255  # Pillow's own conversion: all white
+    image = np.asarray(th.render(str(path), th.Overlay(), size=224))
+    block = 224 // 8
+    columns = [image[3 * block:5 * block, c * block:(c + 1) * block] for c in range(8)]
+    assert all(np.all(col == col[0, 0]) for col in columns)  # flat grey per column (nearest-neighbour, no badge)
+    greys = [int(col[0, 0, 0]) for col in columns]
+    assert greys == [round((int(v) - 1000) * 255 / 3000) for v in values[0]]  # stretched from 0 to 255, in order
+    assert greys[0] == 0 and greys[-1] == 255
+
+
+def test_a_flat_16_bit_png_keeps_its_level(tmp_path):
+    path = tmp_path / "flat16.png"
+    Image.fromarray(np.full((6, 6), 32896, dtype=np.uint16)).save(path)  # mid-level of the 16-bit range
+    image = np.asarray(th.render(str(path), th.Overlay(), size=60))
+    assert image[30, 30].tolist() == [128, 128, 128]

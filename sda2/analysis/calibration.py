@@ -17,8 +17,9 @@ from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 
 EPS = 1e-12
-T_RANGE = (0.05, 20.0)  # log-space search bounds for the temperature
+T_RANGE = (0.25, 20.0)  # search bounds for the temperature: sharpen at most 4x (tiny or separable data)
 N_BINS = 15
+MIN_ROWS = 50  # fewer labeled rows: no temperature is fitted (T = 1)
 
 
 def as_logits(probs) -> np.ndarray:
@@ -118,7 +119,7 @@ def calibrate_out_of_fold(probs, labels, classes: list[str] | None = None, seed:
     """Temperature-scaled ``probs`` (n x k) for integer ``labels`` (-1 = unlabeled), fitted with a nested split.
 
     Labeled rows are split in two halves; each half is rescaled by the temperature fitted on the other.
-    Unlabeled rows get the temperature fitted on all labeled rows. Below 20 labeled rows nothing is fitted
+    Unlabeled rows get the temperature fitted on all labeled rows. Below MIN_ROWS labeled rows nothing is fitted
     (T = 1): too few to estimate one.
     """
     probs = np.asarray(probs, dtype=np.float64)
@@ -126,7 +127,7 @@ def calibrate_out_of_fold(probs, labels, classes: list[str] | None = None, seed:
     labeled = np.flatnonzero(labels >= 0)
     out = probs.copy()
     temperatures = [1.0]
-    if len(labeled) >= 20:
+    if len(labeled) >= MIN_ROWS:
         order = np.random.default_rng(seed).permutation(labeled)
         halves = (order[: len(order) // 2], order[len(order) // 2:])
         temperatures = []
@@ -148,3 +149,72 @@ def calibrate_out_of_fold(probs, labels, classes: list[str] | None = None, seed:
                             reliability_bins(probs[labeled], y, n_bins).as_dict() if len(labeled) else {},
                             reliability_bins(out[labeled], y, n_bins).as_dict() if len(labeled) else {},
                             int(len(labeled)))
+
+
+TRUST_MIN_ACCURACY = 0.85  # below: the flags are mostly false alarms, say so
+TRUST_MAX_ECE = 0.10  # above: the confidences cannot be read as chances
+WORTH_REVIEWING = 0.5  # a flag is worth reviewing when its label is more likely wrong than right
+WEAK_VERDICT = ("The model is too weak to trust these flags: most of them may be false alarms. Fine-tune a "
+                "stronger model, or import your own model's predictions (Evaluation page), then find label "
+                "issues again.")
+
+
+def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95 % Wilson score interval of a proportion ``k`` / ``n`` ((0, 1) when n is 0)."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
+@dataclass
+class Trust:
+    """How far to trust a flag list: the model's accuracy and calibration, and the expected real errors."""
+
+    accuracy: float
+    accuracy_interval: tuple[float, float]
+    ece: float
+    labeled: int
+    flagged: int
+    expected_real_errors: float
+    worth_reviewing: int
+    weak: bool
+    verdict: str
+
+    @property
+    def estimated_precision(self) -> float | None:
+        """Expected share of the flags that are real errors (None without flags)."""
+        return self.expected_real_errors / self.flagged if self.flagged else None
+
+
+def trust_summary(probs, labels, flagged, min_accuracy: float = TRUST_MIN_ACCURACY,
+                  max_ece: float = TRUST_MAX_ECE) -> Trust:
+    """Trust in the flags ``flagged`` (bool per row) from calibrated ``probs`` and integer given ``labels``.
+
+    Expected real errors among the flags = sum over flagged rows of (1 - p(given label)): with calibrated
+    probabilities that is the number a reviewer should expect to fix. Worth reviewing: flags whose label is
+    more likely wrong than right. The verdict says plainly when the model is too weak (accuracy below
+    ``min_accuracy`` or calibration error above ``max_ece``).
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.int64)
+    flagged = np.asarray(flagged, dtype=bool)
+    n = len(labels)
+    correct = int((probs.argmax(axis=1) == labels).sum()) if n else 0
+    accuracy = correct / n if n else float("nan")
+    ece = expected_calibration_error(probs, labels) if n else float("nan")
+    wrong_chance = 1 - probs[np.arange(n), labels] if n else np.zeros(0)
+    expected = float(wrong_chance[flagged].sum()) if n else 0.0
+    worth = int((wrong_chance[flagged] >= WORTH_REVIEWING).sum()) if n else 0
+    weak = not n or accuracy < min_accuracy or ece > max_ece
+    n_flagged = int(flagged.sum())
+    if weak:
+        verdict = WEAK_VERDICT
+    elif n_flagged:
+        verdict = (f"The model is strong enough to be useful: expect about {expected:,.0f} real errors among the "
+                   f"{n_flagged:,} flags; review the {worth:,} most likely first.")
+    else:
+        verdict = "The model is strong enough to be useful, and it flags nothing."
+    return Trust(accuracy, wilson_interval(correct, n), ece, n, n_flagged, expected, worth, bool(weak), verdict)

@@ -71,10 +71,18 @@ def sharpness(pixels: np.ndarray, size: int = BLUR_SIZE) -> float:
     return float(lap.std() / gray.std())
 
 
+def gray_levels(pixels: np.ndarray) -> np.ndarray:
+    """0-255 integer gray levels, as PIL's ``convert("L")`` computes them (ITU-R 601-2 luma, fixed point)."""
+    values = np.asarray(pixels)
+    if values.ndim == 2:
+        return values.astype(np.int64)
+    rgb = values[..., :3].astype(np.int64)
+    return (rgb[..., 0] * 19595 + rgb[..., 1] * 38470 + rgb[..., 2] * 7471 + 0x8000) >> 16
+
+
 def entropy(pixels: np.ndarray) -> float:
-    """Shannon entropy (bits, 0 to 8) of the 256-level gray histogram."""
-    gray = np.clip(np.rint(_gray(pixels) * 255), 0, 255).astype(np.int64)
-    counts = np.bincount(gray.ravel(), minlength=256).astype(np.float64)
+    """Shannon entropy (bits, 0 to 8) of the 256-level gray histogram (PIL's ``Image.entropy`` of the gray image)."""
+    counts = np.bincount(np.clip(gray_levels(pixels), 0, 255).ravel(), minlength=256).astype(np.float64)
     p = counts[counts > 0] / counts.sum()
     return float(-(p * np.log2(p)).sum())
 

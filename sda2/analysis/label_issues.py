@@ -5,7 +5,11 @@ Per class, the threshold is the mean probability the model gives that class on s
 threshold; counting those against the given labels gives the confident joint, which, calibrated to the
 label counts, estimates how many samples of each given class really belong to each other class. That many
 samples are then flagged per (given, true) pair, those with the largest margin p[true] - p[given].
-Ranking uses the self-confidence p[given] (or the normalized margin): lower = more likely wrong.
+Ranking uses the self-confidence p[given] (or the normalized margin, or the confidence-weighted entropy, as
+cleanlab defines them): lower = more likely wrong. The default is self-confidence: on real crowd noise
+(``benchmarks/bench_real_noise.py``, CIFAR-10N) it ranks real errors best; fed calibrated probabilities (as
+``sda2.compute_predictions`` stores them) 1 - p[given] is the chance a review fixes the label, so the order is
+the order of expected benefit.
 
 Multi-class, multi-label (one-vs-rest per tag) and detection (per-box hints) inputs; pure numpy/pandas.
 """
@@ -16,10 +20,12 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.special import xlogy
 
 TINY = 1e-6
 THRESHOLD_FLOOR = 2e-6  # as cleanlab: a class never given gets an unreachable threshold instead
-RANK_METHODS = ("self_confidence", "normalized_margin")
+RANK_METHODS = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
+CLIP = 1e-10  # as cleanlab's CLIPPING_LOWER_BOUND
 
 
 # ---------------------------------------------------------------- input checks
@@ -89,7 +95,7 @@ def _encode(labels, k: int, classes: Sequence | None) -> tuple[np.ndarray, list[
 
 def label_quality_scores(labels, pred_probs, classes: Sequence | None = None,
                          method: str = "self_confidence") -> np.ndarray:
-    """Per-sample label quality in [0, 1] (lower = more likely wrong): self-confidence or normalized margin."""
+    """Per-sample label quality in [0, 1] (lower = more likely wrong): one of :data:`RANK_METHODS`."""
     probs = _check_probs(pred_probs, len(labels), multi_label=False)
     codes, _ = _encode(labels, probs.shape[1], classes)
     return _scores(codes, probs, method)
@@ -104,6 +110,10 @@ def _scores(labels: np.ndarray, probs: np.ndarray, method: str) -> np.ndarray:
         others = probs.copy()
         others[rows, labels] = -np.inf
         return (self_conf - others.max(axis=1) + 1) / 2
+    if method == "confidence_weighted_entropy":
+        entropy = -xlogy(probs, probs).sum(axis=1) / np.log(probs.shape[1])
+        score = entropy / np.clip(self_conf, CLIP, None)
+        return np.log(score + 1) / np.clip(score, CLIP, None)
     raise ValueError(f"Unknown ranking method {method!r}; use one of {RANK_METHODS}.")
 
 

@@ -1,8 +1,8 @@
 """Out-of-fold predicted probabilities: every labeled row is predicted by a model that never saw its label.
 
 A k-fold cross-validated classifier (centred features scaled with a floor, see :class:`FlooredScaler`, + an
-L2-regularised logistic regression by default) gives each labeled row its probabilities from the fold model trained without it; rows without a
-label get theirs from one model fitted on all labeled rows.
+L2-regularised logistic regression by default) gives each labeled row its probabilities from the fold model
+trained without it; rows without a label get theirs from one model fitted on all labeled rows.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-DEFAULT_C = 0.02
+DEFAULT_C = 0.05
 SCALE_FLOOR_QUANTILE = 0.9
 
 
@@ -95,8 +95,9 @@ def out_of_fold_proba(X, y, classes: list[str] | None = None, folds: int = 5, cl
                       seed: int = 0) -> tuple[np.ndarray, list[str]]:
     """(probabilities n×k, class names) for labels ``y`` (None or "" = unlabeled), columns in ``classes`` order.
 
-    Classes with fewer rows than folds are kept: in a fold whose training part lacks a class, that class
-    gets probability 0 (the model cannot predict what it never saw). Classes in ``classes`` absent from
+    Classes with fewer rows than folds are kept (:func:`small_class_notes` says what that means for each); when
+    every class is smaller than ``folds``, fewer folds are used (the largest class's size, at least 2). In a fold
+    whose training part lacks a class, that class gets probability 0 (the model cannot predict what it never saw). Classes in ``classes`` absent from
     ``y`` get a zero column.
     """
     y = np.array([None if v is None or v == "" else str(v) for v in y], dtype=object)
@@ -112,7 +113,8 @@ def out_of_fold_proba(X, y, classes: list[str] | None = None, folds: int = 5, cl
                          "Fix: label more samples.")
     index = {c: i for i, c in enumerate(classes)}
     codes = np.array([index[v] for v in y[labeled]])
-    n_splits = _n_splits(folds, int(labeled.sum()))
+    # stratified folds need one class with at least as many rows as folds: use fewer folds when none has
+    n_splits = min(_n_splits(folds, int(labeled.sum())), max(2, int(np.bincount(codes).max())))
     model = clone(classifier) if classifier is not None else default_classifier()
     cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     with warnings.catch_warnings():

@@ -3,7 +3,9 @@
 Fields written on every sample: ``duplicate_group`` (int, -1 none), ``is_duplicate`` (True for every group
 member but the kept representative), ``duplicate_similarity`` (cosine similarity to the representative),
 ``is_exact_duplicate`` (same file bytes as a kept sample), ``crosses_split`` (the group spans splits:
-train/test leakage), ``outlier_score`` (mean cosine distance to the k nearest neighbours) and ``is_outlier``.
+train/test leakage), ``outlier_distance`` (mean cosine distance to the k nearest neighbours: the analysis
+layer's ``outlier_score``, renamed so as not to clash with the outlier check's 0-1 ``outlier_score`` of
+``sda2.issues.outlier``) and ``is_outlier``.
 
 Near copies are found on image fingerprints by default: grayscale, re-centred on the intensity centroid,
 resized to 32 x 32 and standardised, so re-encoding, brightness / contrast changes, small shifts and
@@ -30,7 +32,7 @@ from sda2.compute.copy_verification import image_verifier
 from sda2.compute.label_issues import write_fields
 
 FIELDS = {"duplicate_group": -1, "is_duplicate": False, "duplicate_similarity": None, "is_exact_duplicate": False,
-          "crosses_split": False, "outlier_score": None, "is_outlier": False}
+          "crosses_split": False, "outlier_distance": None, "is_outlier": False}
 FINGERPRINT_SIZE = 32
 WORKERS = 8
 HASH_WORKERS = 2  # hashing releases the GIL on large files; more threads only contend on small ones
@@ -144,7 +146,7 @@ def detect_duplicates(dataset_or_name, embeddings="fingerprints", threshold: flo
                             splits=None if splits is None else [splits[i] for i in rows],
                             outlier_fraction=outlier_fraction, progress=progress, **options)
     found.index = pd.Index([ids[i] for i in rows], name="id")
-    frame = found.reindex(pd.Index(ids, name="id"))
+    frame = found.reindex(pd.Index(ids, name="id")).rename(columns={"outlier_score": "outlier_distance"})
     for field, default in FIELDS.items():
         if default is not None:
             frame[field] = frame[field].fillna(default).astype(type(default))

@@ -10,8 +10,9 @@ one bulk ``set_values``, and the full probability matrix with its class order in
 
 from __future__ import annotations
 
+import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,8 @@ from scipy.special import expit, softmax
 
 import fiftyone as fo
 from sda2 import arrays, store
-from sda2.analysis.oof import out_of_fold_multilabel_proba, out_of_fold_proba
+from sda2.analysis.calibration import Trust, calibrate_out_of_fold, trust_summary
+from sda2.analysis.oof import out_of_fold_multilabel_proba, out_of_fold_proba, small_class_notes
 from sda2.compute.embeddings import compute_embeddings, embedding_keys
 
 MULTILABEL_CUTOFF = 0.5
@@ -38,12 +40,22 @@ class PredictionReport:
     classes: list[str]
     accuracy: float | None
     seconds: float
+    excluded: list[dict] = field(default_factory=list)  # {"sample_id", "filepath", "reason"}: not predicted
+    notes: list[str] = field(default_factory=list)  # per-class notes (classes smaller than the folds)
+    calibration: dict | None = None  # temperature, ECE before/after, per-class accuracy (see analysis.calibration)
 
     def summary(self) -> str:
-        """The result in one plain sentence."""
+        """The result in one plain sentence (plus one line per excluded sample group and note)."""
         acc = f", accuracy {self.accuracy:.1%} on labeled samples" if self.accuracy is not None else ""
-        return (f"{self.dataset}: wrote {self.field!r} for {self.samples:,} samples from {self.source} "
-                f"({len(self.classes)} classes{acc}) in {self.seconds:.1f} s.")
+        cal = (f", calibration error {self.calibration['ece_before']:.3f} → {self.calibration['ece_after']:.3f} "
+               f"(temperature {self.calibration['temperature']:.2f})" if self.calibration else "")
+        text = (f"{self.dataset}: wrote {self.field!r} for {self.samples:,} samples from {self.source} "
+                f"({len(self.classes)} classes{acc}{cal}) in {self.seconds:.1f} s.")
+        if self.excluded:
+            shown = "; ".join(f"{e['filepath']} ({e['reason']})" for e in self.excluded[:5])
+            text += (f" {len(self.excluded):,} samples without embeddings were left out (not predicted): {shown}"
+                     f"{' …' if len(self.excluded) > 5 else ''}.")
+        return text + "".join(f" Note: {n}" for n in self.notes)
 
 
 
@@ -136,31 +148,90 @@ def _kind(dataset, gt_field: str) -> str:
     return kind
 
 
+def _excluded(dataset, key: str, ids: list[str], missing: np.ndarray) -> list[dict]:
+    """The samples without embeddings under ``key``: id, filepath and why (from the embedding run's skip list)."""
+    reasons = {s["filepath"]: s["reason"] for s in arrays.info(dataset.name, key).get("skipped", [])}
+    paths = dataset.values("filepath")
+    return [{"sample_id": ids[i], "filepath": paths[i],
+             "reason": reasons.get(paths[i], "no embedding stored (compute embeddings again to retry it)")}
+            for i in np.flatnonzero(missing)]
+
+
 def compute_predictions(dataset_or_name, embeddings_key: str | None = None, folds: int = 5,
                         gt_field: str = "ground_truth", pred_field: str = "predictions", classifier=None,
-                        compute_missing: bool = True, seed: int = 0) -> PredictionReport:
-    """Out-of-fold predictions from stored embeddings (the best by default; pixels computed first if none exist)."""
+                        compute_missing: bool = True, seed: int = 0, calibrate: bool = True) -> PredictionReport:
+    """Out-of-fold predictions from stored embeddings (the best by default; pixels computed first if none exist).
+
+    Samples without embeddings (an image that could not be read) are left out, named in the report's
+    ``excluded``, and the rest is predicted. Classes with fewer labeled samples than ``folds`` are kept,
+    with a note each. Single-label probabilities are calibrated by temperature scaling fitted out of fold
+    (``calibrate=False`` keeps the raw ones); the run's record (accuracy, ECE before/after, per-class
+    accuracy, the excluded samples, the notes) is stored with the probabilities (:func:`prediction_record`).
+    """
     start = time.perf_counter()
     dataset = store.as_dataset(dataset_or_name)
     kind = _kind(dataset, gt_field)
     check_prediction_field(dataset, pred_field, gt_field)
     key = _embedding_key(dataset, embeddings_key, compute_missing)
-    ids = dataset.values("id")
-    _, X = arrays.load(dataset.name, key, ids=ids)
-    missing = int(np.isnan(X).any(axis=1).sum())
-    if missing:
-        raise ValueError(f"{missing:,} of {len(ids):,} samples of {dataset.name!r} have no {key!r} embeddings. "
-                         "Fix: compute embeddings again (it resumes and fills only the missing samples).")
+    all_ids = dataset.values("id")
+    _, X = arrays.load(dataset.name, key, ids=all_ids)
+    missing = np.isnan(X).any(axis=1)
+    excluded = _excluded(dataset, key, all_ids, missing) if missing.any() else []
+    if missing.all():
+        raise ValueError(f"None of the {len(all_ids):,} samples of {dataset.name!r} has {key!r} embeddings. "
+                         "Fix: compute embeddings again (sda2.compute_embeddings) and check the images can be read.")
+    keep = np.flatnonzero(~missing)
+    ids = [all_ids[i] for i in keep]
+    X = X[keep]
     classes = store.classes(dataset, gt_field)
-    truth = _ground_truth(dataset, gt_field, kind)
+    truth_all = _ground_truth(dataset, gt_field, kind)
+    truth = [truth_all[i] for i in keep]
+    notes: list[str] = []
+    calibration = None
     if kind == "classification":
+        notes = list(small_class_notes(truth, folds).values())
         proba, classes = out_of_fold_proba(X, truth, classes, folds=folds, classifier=classifier, seed=seed)
+        if calibrate:
+            index = {c: j for j, c in enumerate(classes)}
+            codes = np.array([index[t] if t is not None else -1 for t in truth], dtype=np.int64)
+            proba, found = calibrate_out_of_fold(proba, codes, classes, seed=seed)
+            calibration = found.as_dict()
     else:
         Y = np.array([[c in set(t) for c in classes] for t in truth], dtype=int)
         proba = out_of_fold_multilabel_proba(X, Y, folds=folds, classifier=classifier, seed=seed)
-    _write(dataset, pred_field, ids, proba, classes, kind, source="out-of-fold", embeddings=key, folds=folds)
+    accuracy = _accuracy(truth, proba, classes, kind)
+    _write(dataset, pred_field, ids, proba, classes, kind, source="out-of-fold", embeddings=key, folds=folds,
+           calibration=calibration, accuracy=accuracy, excluded=excluded[:1000], notes=notes)
     return PredictionReport(dataset.name, pred_field, f"{folds}-fold out-of-fold on {key!r}", len(ids), classes,
-                            _accuracy(truth, proba, classes, kind), time.perf_counter() - start)
+                            accuracy, time.perf_counter() - start, excluded, notes, calibration)
+
+
+def prediction_record(dataset_or_name, pred_field: str = "predictions") -> dict:
+    """What produced the stored probabilities of ``pred_field`` (source, folds, accuracy, calibration, excluded
+    samples, notes); empty when there are none."""
+    dataset = store.as_dataset(dataset_or_name)
+    key = probabilities_key(pred_field)
+    return dict(arrays.info(dataset.name, key)) if arrays.exists(dataset.name, key) else {}
+
+
+def flag_trust(dataset_or_name, gt_field: str = "ground_truth", pred_field: str = "predictions",
+               flag_field: str = "is_label_issue") -> Trust | None:
+    """How far to trust the label-issue flags: accuracy, calibration and expected real errors, from the stored
+    probabilities of ``pred_field`` against the current labels; None without stored single-label probabilities."""
+    dataset = store.as_dataset(dataset_or_name)
+    key = probabilities_key(pred_field)
+    if not arrays.exists(dataset.name, key) or arrays.info(dataset.name, key).get("kind", "classification") \
+            != "classification" or store.label_kind(dataset, gt_field) != "classification":
+        return None
+    classes = [str(c) for c in arrays.info(dataset.name, key).get("classes", [])]
+    has_flags = flag_field in dataset.get_field_schema()
+    ids, labels, flags = dataset.values(["id", f"{gt_field}.label", flag_field if has_flags else "id"])
+    _, probs = arrays.load(dataset.name, key, ids=ids)
+    index = {c: j for j, c in enumerate(classes)}
+    codes = np.array([index.get(v, -1) if v is not None else -1 for v in labels], dtype=np.int64)
+    usable = (codes >= 0) & np.isfinite(probs).all(axis=1)
+    flagged = np.array([bool(f is True) for f in flags]) if has_flags else np.zeros(len(ids), dtype=bool)
+    return trust_summary(probs[usable], codes[usable], flagged[usable])
 
 
 def _read_source(source, ids) -> tuple[list[str] | None, str | None, pd.DataFrame | np.ndarray]:
@@ -272,3 +343,31 @@ def import_predictions(dataset_or_name, source, ids=None, logits: bool = False, 
     return PredictionReport(dataset.name, pred_field, f"imported {name}", len(sample_ids), classes,
                             _accuracy([truth[i] for i in sample_ids], proba, classes, kind),
                             time.perf_counter() - start)
+
+
+def import_predictions_file(dataset_or_name, filename: str, data: bytes, logits: bool = False,
+                            gt_field: str = "ground_truth", pred_field: str = "predictions") -> PredictionReport:
+    """Import an uploaded file's bytes (``filename`` ends .csv or .npy) through :func:`import_predictions`.
+
+    A .csv carries an 'id' or 'filepath' column; a .npy has one row per sample in the dataset's order
+    (``dataset.values('id')``), so its rows are aligned to those ids.
+    """
+    suffix = Path(filename).suffix.lower()
+    if suffix not in (".csv", ".npy"):
+        raise ValueError(f"Cannot import {filename!r}: upload a .csv (with an 'id' or 'filepath' column) or a .npy "
+                         "(one row per sample in the dataset's order).")
+    dataset = store.as_dataset(dataset_or_name)
+    ids = None
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(data)
+        if suffix == ".npy":
+            ids = dataset.values("id")
+            rows = len(np.load(path, allow_pickle=False))
+            if rows != len(ids):
+                raise ValueError(f"{filename!r} has {rows:,} rows but {dataset.name!r} has {len(ids):,} samples. Fix: "
+                                 "one row per sample in the dataset's order, or a .csv with an 'id' or 'filepath' "
+                                 "column.")
+        report = import_predictions(dataset, path, ids=ids, logits=logits, gt_field=gt_field, pred_field=pred_field)
+    report.source = f"imported {filename}"
+    return report

@@ -24,7 +24,8 @@ from sda2 import store
 from sda2.curation import audit, edits
 from sda2.curation import queue as lq
 
-ACTIONS = ("relabel", "tag", "untag", "mark", "unmark", "exclude", "include", "queue")
+ACTIONS = ("relabel", "tag", "untag", "mark", "unmark", "exclude", "include", "queue", "accept")
+TARGET_PRECISION = 0.95  # batch accept recommends the lowest confidence whose accepted suggestions reach this
 NO_LABEL = "(no label)"
 PREVIEW_IDS = 1000  # ids kept in a preview's lists shown to people (counts are always exact)
 
@@ -42,6 +43,7 @@ class BulkPreview:
     already_ids: list[str]  # samples already in the wanted state
     expected: dict = dc_field(default_factory=dict)  # sample id -> the stored value seen (relabel)
     transitions: pd.DataFrame = dc_field(default_factory=pd.DataFrame)  # old, new, count (samples that change)
+    new_of: dict = dc_field(default_factory=dict)  # sample id -> its own new label (accept suggestions)
 
     @property
     def changes(self) -> int:
@@ -58,7 +60,8 @@ class BulkPreview:
         what = {"relabel": f"relabel as {_text(self.value)!r}", "tag": f"add tag {self.value!r}",
                 "untag": f"remove tag {self.value!r}", "mark": f"mark {self.value!r}",
                 "unmark": f"clear mark {self.value!r}", "exclude": "mark excluded", "include": "clear excluded",
-                "queue": f"make labeling queue {self.value!r}"}[self.action]
+                "queue": f"make labeling queue {self.value!r}",
+                "accept": f"accept the suggested label where its confidence is at least {self.value}"}[self.action]
         if self.action == "queue":
             return f"{what} of {self.selected:,} selected sample(s)."
         return (f"{what}: {self.changes:,} of {self.selected:,} selected sample(s) change, "
@@ -185,6 +188,57 @@ def preview_bulk(dataset_or_name, sample_ids, action: str, value=None, field: st
     return BulkPreview(dataset.name, action, tag, field, len(ids), change, already, {}, transitions)
 
 
+def suggestions(dataset_or_view, field: str = "ground_truth") -> pd.DataFrame:
+    """The unreviewed label suspects of a dataset or view with the confidence of their suggested label:
+    sample_id, label, suggested_label, confidence (the stored calibrated probability), most confident first."""
+    from sda2.curation import views
+
+    collection = store.as_dataset(dataset_or_view)
+    frame = views.suspects_frame(views.review_queue(collection), field)
+    frame = frame[frame["suggested_label"].notna() & (frame["suggested_label"] != frame["label"])]
+    stored = views.probabilities(collection._root_dataset, frame["sample_id"]) if len(frame) else None
+    if stored is None:
+        confidence = [float("nan")] * len(frame)
+    else:
+        position = {c: i for i, c in enumerate(stored[0])}
+        confidence = [float(row[position[s]]) if s in position else float("nan")
+                      for row, s in zip(stored[1], frame["suggested_label"])]
+    frame = frame.assign(confidence=confidence)[["sample_id", "label", "suggested_label", "confidence"]]
+    return frame.sort_values("confidence", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def recommended_threshold(confidences, target: float = TARGET_PRECISION) -> float | None:
+    """The lowest confidence t such that the suggestions at or above t are expected to be right at least
+    ``target`` of the time (the mean of their calibrated confidences); None when no t reaches it."""
+    values = sorted((float(c) for c in confidences if c == c), reverse=True)
+    best, total = None, 0.0
+    for n, value in enumerate(values, start=1):
+        total += value
+        if total / n >= target:
+            best = value
+    return best
+
+
+def preview_accept(dataset_or_view, threshold: float, field: str = "ground_truth") -> BulkPreview:
+    """What accepting every suggested label with confidence >= ``threshold`` would change (each suspect
+    relabeled to its own suggestion and marked reviewed); counts per old -> new label exact."""
+    if not 0.0 <= float(threshold) <= 1.0:
+        raise ValueError(f"The confidence threshold is a number in [0, 1], not {threshold!r}.")
+    collection = store.as_dataset(dataset_or_view)
+    dataset = collection._root_dataset
+    frame = suggestions(collection, field)
+    if frame["confidence"].isna().all() and len(frame):
+        raise ValueError("No class probabilities are stored, so no suggestion has a confidence. Fix: compute "
+                         "predictions (Evaluation page, or sda2.compute_predictions) and detect label issues again.")
+    chosen = frame[frame["confidence"] >= float(threshold)]
+    ids = list(chosen["sample_id"])
+    pairs = Counter(zip(chosen["label"].map(_text), chosen["suggested_label"].map(_text)))
+    transitions = pd.DataFrame([(o, n, c) for (o, n), c in sorted(pairs.items(), key=lambda kv: -kv[1])],
+                               columns=["old", "new", "count"])
+    return BulkPreview(dataset.name, "accept", float(threshold), field, len(frame), ids, [],
+                       dict(zip(ids, chosen["label"])), transitions, dict(zip(ids, chosen["suggested_label"])))
+
+
 def apply_bulk(dataset_or_name, preview: BulkPreview, annotator: str, reason: str = "",
                allow_new_class: bool = False, labels_per_sample: int = 1, overlap: float = 0.0) -> BulkResult:
     """Write exactly what ``preview`` showed, as one audited batch; conflict-checked against the values it saw.
@@ -205,7 +259,11 @@ def apply_bulk(dataset_or_name, preview: BulkPreview, annotator: str, reason: st
         return BulkResult(None, 0, preview)
     reason = reason or f"bulk {preview.action}" + (f" {_text(preview.value)}" if preview.value is not None else "")
     meta = {"bulk": preview.action, "selected": preview.selected}
-    if preview.action == "relabel":
+    if preview.action == "accept":
+        changes = [change for i in preview.change_ids for change in (
+            edits.Change(ObjectId(i), preview.field, preview.expected[i], preview.new_of[i]),
+            edits.Change(ObjectId(i), "tags:reviewed", edits.UNSET, True, kind="mark"))]
+    elif preview.action == "relabel":
         kind = store.label_kind(dataset, preview.field)
         edits.check_classes(dataset, preview.field, kind, [preview.value], allow_new_class)
         changes = [edits.Change(ObjectId(i), preview.field, preview.expected[i], preview.value)

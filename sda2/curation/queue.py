@@ -44,12 +44,13 @@ ITEMS = "sda2_queue_items."
 LEASE = timedelta(minutes=15)  # an item handed to a labeler is kept for them this long
 RESOLVING = timedelta(minutes=2)  # a claim to resolve an item expires after this (sooner if its owner dies)
 MODES = ("label", "review")
-STATUSES = ("open", "done", "disputed", "conflict")
+STATUSES = ("open", "done", "disputed", "conflict", "changed")
 
 
 @dataclass(frozen=True)
 class Submission:
-    """The outcome of one answer: "recorded" (more answers needed), "done", "disputed" or "conflict"."""
+    """The outcome of one answer: "recorded" (more answers needed), "done", "disputed", "conflict" or "changed"
+    (the answers agree on a label other than the one the sample had: waiting for a curator to confirm)."""
 
     sample_id: str
     status: str
@@ -115,11 +116,13 @@ def _current_labels(dataset, ids: list[str], field: str) -> dict[str, object]:
 
 def create_queue(dataset, name: str, samples, labels_per_sample: int = 1, overlap: float = 0.0, seed: int = 0,
                  field: str = "ground_truth", created_by: str = "", source: str = "", mode: str = "label",
-                 meta: dict | None = None) -> dict:
+                 meta: dict | None = None, review_changes: bool = False) -> dict:
     """Make queue ``name`` of ``samples`` (ids or a view, kept in that order); returns its definition.
 
     A share ``overlap`` (0..1, drawn with ``seed``) of the items needs ``labels_per_sample`` answers from
-    different labelers (blind multi-labeling); the others need one.
+    different labelers (blind multi-labeling); the others need one. With ``review_changes``, answers that
+    would replace a label the sample already had are not written: the item waits as "changed" for a
+    curator (:func:`disagreements` lists it, :func:`adjudicate` confirms the change or keeps the old label).
     """
     name = (name or "").strip()
     if not name:
@@ -143,7 +146,7 @@ def create_queue(dataset, name: str, samples, labels_per_sample: int = 1, overla
     definition = {"_id": queue_id, "name": name, "mode": mode, "field": field, "kind": kind,
                   "labels_per_sample": int(labels_per_sample), "overlap": float(overlap), "seed": int(seed),
                   "n_items": len(ids), "n_multi": n_multi, "created_by": created_by, "source": source,
-                  "created_at": _now(), "meta": meta or {}}
+                  "created_at": _now(), "meta": meta or {}, "review_changes": bool(review_changes)}
     items = [{"queue_id": str(queue_id), "sample_id": sid, "order": i,
               "required": int(labels_per_sample) if i in multi else 1, "base": base[sid], "written": base[sid],
               "answered_by": [], "skipped_by": [], "leases": [], "status": "open", "resolving": False,
@@ -314,6 +317,10 @@ def _resolve(dataset, definition: dict, sample_id: str, annotator: str | None) -
         agreeing = sorted(a for a, label in answers.items() if winner is not None and _key(label) == _key(winner))
         target = doc["base"] if winner is None else winner
         status, edit_id, message = ("done" if winner is not None else "disputed"), doc["edit_id"], ""
+        if winner is not None and _changes_a_label(definition, doc, winner):  # a curator confirms it first
+            target, status = doc["base"], "changed"
+            message = (f"answers agree on {annotations.text(winner)}, the label was {annotations.text(doc['base'])}: "
+                       "confirm the change or keep the old label")
         faults.point("queue.resolve.claimed")
         if _key(target) != _key(doc["written"]):
             who = " + ".join(agreeing) if winner is not None else (annotator or " + ".join(sorted(answers)))
@@ -326,7 +333,8 @@ def _resolve(dataset, definition: dict, sample_id: str, annotator: str | None) -
             except edits.EditConflict as exc:
                 status, message = "conflict", str(exc)
             faults.point("queue.resolve.written")
-        annotations.set_decision(dataset, qid, sample_id, winner, agreeing if status == "done" else None)
+        annotations.set_decision(dataset, qid, sample_id, winner,
+                                 agreeing if status in ("done", "changed") else None)
         if status == "disputed":
             message = "answers disagree: " + ", ".join(f"{a}: {annotations.text(v)}"
                                                        for a, v in sorted(answers.items()))
@@ -337,6 +345,13 @@ def _resolve(dataset, definition: dict, sample_id: str, annotator: str | None) -
             items.update_one({"_id": doc["_id"]}, {"$set": update})
     return Submission(sample_id, status, update.get("written", winner if status == "done" else None),
                       edit_id, message)
+
+
+def _changes_a_label(definition: dict, doc: dict, winner) -> bool:
+    """Whether ``winner`` would replace a label the sample had when the queue was made, in a queue whose
+    changes a curator confirms (``review_changes``); review queues' fixes are the reviewer's own decision."""
+    return (bool(definition.get("review_changes")) and definition["mode"] == "label"
+            and doc["base"] not in (None, []) and _key(winner) != _key(doc["base"]))
 
 
 def submit(dataset, queue: str, annotator: str, sample_id: str, label, seconds: float) -> Submission:
@@ -466,18 +481,22 @@ def labelers(dataset, queue: str) -> pd.DataFrame:
 
 
 def disagreements(dataset, queue: str) -> pd.DataFrame:
-    """Items left for adjudication: disputed (answers disagree) or in conflict (label changed meanwhile)."""
+    """Items left for adjudication: disputed (answers disagree), in conflict (label changed meanwhile) or changed
+    (the answers agree on a new label for a sample that had one: ``proposed``, waiting for a curator)."""
     definition = get_queue(dataset, queue)
     settle(dataset, definition)
     qid = str(definition["_id"])
-    docs = list(_items(dataset).find({"queue_id": qid, "status": {"$in": ["disputed", "conflict"]}}).sort("order", 1))
+    docs = list(_items(dataset).find({"queue_id": qid, "status": {"$in": ["disputed", "conflict", "changed"]}})
+                .sort("order", 1))
     answers = {}
     for a in annotations.find(dataset, queue_id=qid, sample_id={"$in": [d["sample_id"] for d in docs]}):
         answers.setdefault(a["sample_id"], {})[a["annotator"]] = annotations.text(a["label"])
     return pd.DataFrame([{"sample_id": d["sample_id"], "status": d["status"],
                           "answers": answers.get(d["sample_id"], {}),
-                          "current_label": annotations.text(d["written"]), "message": d["message"]} for d in docs],
-                        columns=["sample_id", "status", "answers", "current_label", "message"])
+                          "current_label": annotations.text(d["written"]), "message": d["message"],
+                          "proposed": annotations.text(d["resolved"]) if d["status"] == "changed" else ""}
+                         for d in docs],
+                        columns=["sample_id", "status", "answers", "current_label", "message", "proposed"])
 
 
 def list_queues(dataset) -> pd.DataFrame:

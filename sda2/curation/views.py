@@ -78,6 +78,33 @@ def _class_labels(view, schema) -> list:
     return view.values("ground_truth.label")
 
 
+def issue_view(dataset, name: str):
+    """The samples flagged by issue check ``name`` (``is_<name>_issue``, the sda2.issues contract), most likely
+    an issue first (lowest ``<name>_score``); raises ValueError when the check has not run to completion."""
+    flag, score = f"is_{name}_issue", f"{name}_score"
+    if not has_fields(dataset._root_dataset, (flag, score)):
+        raise ValueError(f"{dataset._root_dataset.name!r} has no results of the {name!r} check yet ({flag}, {score}). "
+                         f"Fix: run sda2.find_issues(dataset, types=[{name!r}]).")
+    return dataset.match(F(flag) == True).sort_by(score)  # noqa: E712
+
+
+def flagged_frame(dataset, name: str, label_field: str | None = "ground_truth", limit: int | None = None,
+                  skip: int = 0) -> pd.DataFrame:
+    """One row per sample flagged by check ``name`` (of ``dataset`` or a view): id, filepath, score, label,
+    tags, reviewed, excluded; lowest score first, rows ``skip`` to ``skip + limit``."""
+    view = issue_view(dataset, name).skip(skip)
+    if limit:
+        view = view.limit(limit)
+    schema = view.get_field_schema()
+    label = (view.values(store.label_path(view._root_dataset, label_field))
+             if label_field and label_field in schema else [None] * len(view))
+    tags = view.values("tags")
+    return pd.DataFrame({"id": view.values("id"), "filepath": view.values("filepath"),
+                         f"{name}_score": view.values(f"{name}_score"), "label": label, "tags": tags,
+                         "reviewed": ["reviewed" in (t or []) for t in tags],
+                         "excluded": ["excluded" in (t or []) for t in tags]})
+
+
 def duplicate_groups(dataset) -> pd.DataFrame:
     """Members of near/exact duplicate groups, one row each, with review state; unresolved groups first.
 

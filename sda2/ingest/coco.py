@@ -76,16 +76,19 @@ def find_images_dir(json_path: Path, file_names: list[str]) -> Path | None:
     return best
 
 
-def _shown(folders: list[Path]) -> str:
-    return ", ".join(str(f) for f in folders)
+def _searched(json_path: Path) -> str:
+    """The folders ``candidate_dirs`` tries, in words."""
+    subs = ["images/", *(f"{s}/" for s in _split_names(json_path)), *(f"images/{s}/" for s in _split_names(json_path)),
+            "data/"]
+    return (f"{json_path.parent} and {json_path.parent.parent}, and in their sub-folders "
+            f"{', '.join(subs[:-1])} and {subs[-1]}")
 
 
-def _no_images(json_path: Path, file_names: list[str], looked: list[Path]) -> IngestError:
+def _no_images(json_path: Path, file_names: list[str], where: str) -> IngestError:
     flag = hints.hint(cli="--images-dir FOLDER", api="images_dir=FOLDER")
-    others = f" nor any of the other {len(file_names) - 1:,} images" if len(file_names) > 1 else ""
-    return IngestError(f"No image of {json_path.name} was found: {file_names[0]!r}{others} is in "
-                       f"{'any of ' if len(looked) > 1 else ''}{_shown(looked)}. Nothing was written. "
-                       f"Fix: pass the folder that holds the images as {flag}.")
+    others = f" nor any other of its {len(file_names):,} images" if len(file_names) > 1 else ""
+    return IngestError(f"No image of {json_path.name} was found: looked for {file_names[0]!r}{others} in {where}. "
+                       f"Nothing was written. Fix: pass the folder that holds the images as {flag}.")
 
 
 def _box(annotation: dict, size: tuple[float, float], categories: dict) -> tuple[Box, bool] | str:
@@ -111,7 +114,7 @@ def _box(annotation: dict, size: tuple[float, float], categories: dict) -> tuple
 
 
 def _count(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}{'es' if word.endswith('x') else 's'}"
 
 
 def coco_records(json_path: Path, images_dir: Path | None = None,
@@ -142,16 +145,16 @@ def coco_records(json_path: Path, images_dir: Path | None = None,
     file_names = [im["file_name"] for im in images.values()]
     if images_dir is not None:
         images_dir = Path(images_dir).expanduser().resolve()
-        looked = [images_dir]
+        where = str(images_dir)
     else:
-        looked = candidate_dirs(json_path)
+        where = _searched(json_path)
         images_dir = find_images_dir(json_path, file_names) if file_names else json_path.parent
         if images_dir is None:
-            raise _no_images(json_path, file_names, [d for d in looked if d.is_dir()] or looked[:1])
+            raise _no_images(json_path, file_names, where)
     paths = {image_id: str(images_dir / im["file_name"]) for image_id, im in images.items()}
     facts = dict(zip(paths.values(), image_infos(list(paths.values()))))
     if file_names and all(isinstance(f, str) and f.startswith("file not found") for f in facts.values()):
-        raise _no_images(json_path, file_names, looked)
+        raise _no_images(json_path, file_names, where)
     readable = {image_id for image_id, path in paths.items() if isinstance(facts[path], ImageInfo)}
     for image_id in images:
         if image_id not in readable:
@@ -163,6 +166,10 @@ def coco_records(json_path: Path, images_dir: Path | None = None,
     clipped: list = []
     orphans = 0
     for ann in data.get("annotations") or []:
+        if not isinstance(ann, dict):
+            skipped.append(Skipped(f"annotation {ann!r:.80}", "is not an object with 'image_id', 'category_id' and "
+                                                               "'bbox'; fix or remove it"))
+            continue
         item = f"annotation {ann.get('id', '?')}"
         image = images.get(ann.get("image_id"))
         if image is None:

@@ -17,7 +17,7 @@ from dataclasses import asdict
 
 import fiftyone as fo
 from fiftyone import ViewField as F
-from sda2 import store
+from sda2 import hints, store
 from sda2.ingest.base import IngestError, IngestReport, Mode, Skipped, natural_sorted
 from sda2.ingest.writer import (LABEL_TYPES, ImageInfo, append_documents, check_appendable, check_target, commit,
                                 discard_temp, image_infos, new_temp_dataset)
@@ -40,7 +40,7 @@ def _source(source_name: str, label_field: str) -> tuple[fo.Dataset, str]:
     if kind is None:
         raise IngestError(f"{source_name!r} has no Classification, Classifications or Detections field "
                           f"{label_field!r} (such fields: {', '.join(usable) or 'none'}). Fix: pass one of them "
-                          "as label_field (CLI: --label-field).")
+                          "as " + hints.hint(cli="--label-field FIELD.", api="label_field='FIELD'."))
     return source, kind
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from sda2 import hints
 from sda2.ingest.base import IngestError, IngestReport, Mode, Record, Skipped, natural_sorted, paused_gc
 from sda2.ingest.writer import IMAGE_EXTENSIONS, check_target, write_dataset
 
@@ -61,8 +62,9 @@ def detect_layout(root: str | Path) -> str:
     if direct and nested:
         raise IngestError(
             f"Cannot tell the layout of {root}: {', '.join(direct[:5])} hold images (class folders) but "
-            f"{', '.join(nested[:5])} hold sub-folders (split folders?). Fix: give every folder the same "
-            "layout, or pass layout='class' (sub-folder images count for their top folder) or layout='split'.")
+            f"{', '.join(nested[:5])} hold sub-folders (split folders?). Fix: give every folder the same layout, "
+            "or pass " + hints.hint(cli="--layout class", api="layout='class'") + " (sub-folder images count for "
+            "their top folder) or " + hints.hint(cli="--layout split", api="layout='split'") + ".")
     return "split" if nested else "class"
 
 

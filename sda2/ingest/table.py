@@ -3,7 +3,9 @@
 - Relative paths are resolved against the table's folder, or ``base_dir`` when given.
 - Multi-label when ``tags_col`` is given: tags separated by "|" or ";" (or a list, in Parquet); several
   rows for one image merge their tags, and a label column, if any, is kept as an ordinary field.
-  Single-label tables keep the first row of an image and skip its repeats.
+  Single-label tables keep the first row of an image and skip its repeats with the same label; when rows
+  of one image give different labels, the image is not imported and every such row is reported as a
+  conflict naming the labels (the table must say which one is right).
 - Every other column becomes a sample field, typed by pandas (``convert_dtypes``): integers stay integers
   even with empty cells, empty cells become None. Column names are made valid FiftyOne field names
   (a reserved name such as ``id`` becomes ``col_id``); the report's notes list every rename.
@@ -18,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sda2 import hints
 from sda2.ingest.base import IngestError, IngestReport, Mode, Record, Skipped, natural_sorted, paused_gc
 from sda2.ingest.writer import RESERVED_FIELDS, check_target, write_dataset
 
@@ -97,10 +100,11 @@ def table_records(df: pd.DataFrame, table: Path, filepath_col: str = "filepath",
     needed = [filepath_col, tags_col or label_col]
     missing = [c for c in needed if c not in df.columns]
     if missing:
-        flags = "filepath_col=/tags_col=" if tags_col else "filepath_col=/label_col="
+        label = "tags" if tags_col else "label"
+        flags = hints.hint(cli=f"--filepath-col / --{label}-col", api=f"filepath_col= / {label}_col=")
         raise IngestError(f"{table.name} has no column {', '.join(map(repr, missing))} (its columns: "
                           f"{', '.join(map(str, df.columns)) or 'none'}). Fix: rename the column in the table, or "
-                          f"name yours with {flags} (CLI: --filepath-col / --{'tags' if tags_col else 'label'}-col).")
+                          f"name yours with {flags}.")
     base = Path(base_dir or table.parent).expanduser().resolve()
     used = {filepath_col, tags_col or label_col} | ({split_col} if split_col in df.columns else set())
     extra_columns = [c for c in df.columns if c not in used]
@@ -114,6 +118,7 @@ def table_records(df: pd.DataFrame, table: Path, filepath_col: str = "filepath",
     records: list[Record] = []
     skipped: list[Skipped] = []
     seen: dict[str, Record] = {}
+    rows_of: dict[str, list[tuple[str, str | None]]] = {}  # single-label: path -> (row, label) of its rows
     for i, (path, label, split) in enumerate(zip(df[filepath_col].tolist(), labels, splits)):
         where = f"{table.name} {row_name} {i + first_row}"
         raw = _text(path)
@@ -126,12 +131,27 @@ def table_records(df: pd.DataFrame, table: Path, filepath_col: str = "filepath",
             if tags_col:
                 seen[path].label = list(dict.fromkeys(seen[path].label + _tags(label)))
             else:
-                skipped.append(Skipped(where, f"same image as {seen[path].source}; keep one row per image"))
+                rows_of[path].append((where, _text(label)))
             continue
         fields = {name: values[i] for name, values in extras.items()}
         record = Record(path, _tags(label) if tags_col else _text(label), _text(split), fields, where)
         seen[path] = record
         records.append(record)
+        if not tags_col:
+            rows_of[path] = [(where, record.label)]
+    conflicted = set()
+    for path, rows in rows_of.items():
+        labels = list(dict.fromkeys(label for _, label in rows if label is not None))
+        if len(labels) > 1:
+            conflicted.add(path)
+            said = "; ".join(f"{row} says {label!r}" for row, label in rows)
+            skipped += [Skipped(row, f"conflicting labels for one image ({', '.join(map(repr, labels))}): {said}; "
+                                     "keep one row per image, with the right label") for row, _ in rows]
+        else:
+            (first, label), *repeats = rows
+            skipped += [Skipped(row, f"same image {'and label ' if again == label else ''}as {first}; keep one row "
+                                     "per image") for row, again in repeats]
+    records = [r for r in records if r.filepath not in conflicted] if conflicted else records
     if tags_col and len(records) < len(df) - len(skipped):
         notes.append(f"rows of the same image merged: {len(df) - len(skipped):,} rows, {len(records):,} images")
     notes.append(f"relative paths resolved against {base}")

@@ -53,6 +53,27 @@ def _forget_field_choices() -> None:
         st.session_state.pop(key, None)
 
 
+def _follow_new_fields(dataset_name: str, schema: list[str], prediction_options: list[str]) -> None:
+    """Make fields computed since the last run show at once (e.g. predictions made on the Evaluation page).
+
+    A keyed select box keeps its old value when its options change, so a "(none)" chosen before the
+    predictions existed would hide them until a reload: while the prediction picker is on "(none)" (or on a
+    field that is gone), a changed list of options lets it take its default again. When the dataset's fields
+    change, cached figures and filter choices are dropped, so every page reads the new fields.
+    """
+    seen = st.session_state.get("_sidebar_fields")
+    now = (dataset_name, tuple(schema), tuple(prediction_options))
+    if seen == now:
+        return
+    if seen is not None and seen[0] == dataset_name:
+        picked = st.session_state.get("prediction_field")
+        if picked == "(none)" or picked not in prediction_options:
+            st.session_state.pop("prediction_field", None)
+        if seen[1] != now[1]:
+            st.cache_data.clear()
+    st.session_state["_sidebar_fields"] = now
+
+
 def sidebar() -> Context | None:
     """Draw the sidebar pickers; None (after drawing a helpful empty state) when there is nothing to show."""
     names = store.list_datasets()
@@ -72,6 +93,7 @@ def sidebar() -> Context | None:
         gt_index = names_.index("ground_truth") if "ground_truth" in names_ else 0
         label_field = st.selectbox("Label field", names_, index=gt_index, key="label_field")
         others = [f.name for f in fields if f.name != label_field]
+        _follow_new_fields(name, sorted(ds.get_field_schema()), ["(none)"] + others)
         pred_index = others.index("predictions") + 1 if "predictions" in others else 0
         prediction = st.selectbox("Prediction field", ["(none)"] + others, index=pred_index,
                                   key="prediction_field")

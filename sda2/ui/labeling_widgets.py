@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import time
+import unicodedata
 
 import numpy as np
 import plotly.graph_objects as go
@@ -65,6 +66,9 @@ def create_queue_form(dataset, context, key: str = "new_queue", select_key: str 
         overlap = b.slider("Overlap (share labeled by that many)", 0.0, 1.0, 0.2, 0.05, key=f"{key}_overlap",
                            help="the rest of the samples get one labeler")
         seed = c.number_input("Seed", 0, 10**6, 0, key=f"{key}_seed")
+        review_changes = st.checkbox("Answers that change an existing label wait for a curator's OK", value=True,
+                                     key=f"{key}_review_changes",
+                                     help="Off: the agreed answer replaces the old label at once (logged, undoable).")
         if not st.form_submit_button("Create queue", type="primary"):
             return
     if (source == SOURCES[1] and not tag) or (source == SOURCES[2] and not view_name):
@@ -76,7 +80,7 @@ def create_queue_form(dataset, context, key: str = "new_queue", select_key: str 
                  SOURCES[2]: f"saved view: {view_name}"}[source] + (" (unlabeled)" if unlabeled else "")
     if rw.apply(lq.create_queue, dataset, name, view, int(per_sample), float(overlap), int(seed),
                 field=context.label_field, created_by=context.annotator, source=described,
-                success=f"Queue {name.strip()!r} created."):
+                review_changes=review_changes, success=f"Queue {name.strip()!r} created."):
         if select_key:
             st.session_state[select_key] = name.strip()
         st.rerun()
@@ -118,11 +122,32 @@ def _toggle(state: dict, tag: str) -> None:
     state["tags"] = sorted(set(state["tags"]) ^ {tag})
 
 
+SHORT_NAME = 10  # class names up to this long fit five buttons a row; longer ones get a row each
+
+
+def display_width(text) -> int:
+    """How many Latin letters wide ``text`` shows: CJK and other wide characters count twice."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in str(text))
+
+
+def button_columns(classes) -> int:
+    """How many class buttons a row holds so every name shows whole: 5 for short names, 2 or 1 for long ones."""
+    longest = max((display_width(c) for c in classes), default=0)
+    return max(1, min(len(classes), 5 if longest <= SHORT_NAME else 2 if longest <= 2 * SHORT_NAME else 1))
+
+
 def _class_buttons(classes, keys, on_click, chosen=(), key: str = "cls") -> None:
-    cols = st.columns(min(len(classes), 5))
-    for i, cls in enumerate(classes):
-        cols[i % len(cols)].button(md(cls), key=f"{key}_{i}", shortcut=keys.get(cls), width="stretch",
-                                   type="primary" if cls in chosen else "secondary", on_click=on_click, args=(cls,))
+    """One button per class, each showing its whole name (wrapped, never cut) and its key."""
+    st.html(f"<style>.st-key-{key}_classes button p {{white-space: normal; overflow-wrap: anywhere; "
+            "text-overflow: clip; overflow: visible}} "
+            f".st-key-{key}_classes button div {{overflow: visible; white-space: normal}}</style>")
+    with st.container(key=f"{key}_classes"):
+        cols = st.columns(button_columns(classes))
+        for i, cls in enumerate(classes):
+            shortcut = keys.get(cls)
+            cols[i % len(cols)].button(md(cls), key=f"{key}_{i}", shortcut=shortcut, width="stretch",
+                                       type="primary" if cls in chosen else "secondary", on_click=on_click,
+                                       args=(cls,), help=f"{md(cls)}" + (f" (key {shortcut})" if shortcut else ""))
 
 
 def canvas_boxes(objects: list[dict], image_size: tuple[int, int], size: int) -> list[list[float]]:
@@ -290,10 +315,10 @@ def _text(value) -> str:
 def queue_overview(dataset, queue: str) -> None:
     """The queue's counters and the per-labeler table."""
     counts = lq.progress(dataset, queue)
-    cols = st.columns(5)
+    cols = st.columns(6)
     for col, (title, value) in zip(cols, [("Items", counts["items"]), ("Done", counts["done"]),
                                           ("Open", counts["open"]), ("Disputed", counts["disputed"]),
-                                          ("Conflicts", counts["conflict"])]):
+                                          ("Conflicts", counts["conflict"]), ("Changes to confirm", counts["changed"])]):
         col.metric(title, f"{value:,}")
     table = lq.labelers(dataset, queue)
     if table.empty:
@@ -324,12 +349,39 @@ def adjudication(dataset, queue: str, annotator: str, key: str = "adjudicate", c
     if _kind(dataset, queue) != "classification":
         st.caption("Multi-label and box items are settled from a notebook: sda2.curation.queue.adjudicate().")
         return
+    adjudication_cards(dataset, frame, key)
     a, b, c = st.columns([3, 2, 1])
     sample_id = a.selectbox("Sample", frame["sample_id"], key=f"{key}_sample")
-    label = b.selectbox("Label", classes, key=f"{key}_label")
+    row = frame.set_index("sample_id").loc[sample_id]
+    answered = [str(v) for v in dict.fromkeys((row.get("proposed") or None, *row["answers"].values())) if v]
+    choices = answered + [c for c in classes if c not in answered]  # the answers' labels first, never "0"
+    label = b.selectbox("Label", choices, key=f"{key}_label_{sample_id}",
+                        format_func=lambda c: f"{c} (answered)" if c in answered else str(c))
     c.button("Settle", key=f"{key}_go", type="primary", on_click=rw.apply,
              args=(quality.adjudicate, dataset, queue, sample_id, label, annotator),
              kwargs={"curator": curator, "success": f"Settled {sample_id} as {label}."})
+
+
+def adjudication_cards(dataset, frame, key: str = "adjudicate", limit: int = 12) -> None:
+    """The items to settle as thumbnails, each with its current label, every labeler's answer and the status."""
+    from bson import ObjectId
+
+    shown = frame.head(limit)
+    docs = {str(d["_id"]): d["filepath"] for d in dataset._sample_collection.find(
+        {"_id": {"$in": [ObjectId(s) for s in shown["sample_id"]]}}, {"filepath": 1})}
+    cols = st.columns(min(4, max(1, len(shown))))
+    for i, row in enumerate(shown.itertuples()):
+        with cols[i % len(cols)], st.container(border=True, key=f"{key}_card_{row.sample_id}"):
+            if row.sample_id in docs:
+                st.image(str(thumbnails.thumbnail(docs[row.sample_id], thumbnails.Overlay(), size=128)),
+                         width="stretch")
+            st.markdown(f"now **{md(row.current_label or '(none)')}** · {md(row.status)}")
+            if getattr(row, "proposed", ""):
+                st.markdown(f"proposed **{md(row.proposed)}**")
+            for who, value in row.answers.items():
+                st.caption(f"{md(who)}: **{md(value)}**")
+    if len(frame) > limit:
+        st.caption(f"The first {limit} of {len(frame):,} items are shown; pick any of them below.")
 
 
 def autolabel_figure(preview) -> go.Figure:

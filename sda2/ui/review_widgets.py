@@ -26,6 +26,7 @@ DECISION_BUTTONS = {
     "exclude": ("Exclude from training", "X"),
 }
 UNDO_SHORTCUT = "Z"
+ACCEPT_PRIMARY_MIN = 0.8  # below this calibrated confidence in the suggestion, "Keep as is" is the default
 
 
 def probability_figure(classes: list[str], probs, given: str | None, suggested: str | None) -> go.Figure:
@@ -61,22 +62,51 @@ def _text(value) -> str:
     return ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
 
 
-def decision_bar(classes: list[str], row, decide, editable: bool = True) -> None:
+def decision_bar(classes: list[str], row, decide, editable: bool = True,
+                 suggestion_confidence: float | None = None) -> None:
     """The action buttons (with shortcuts) for the suspect ``row``; a click calls ``decide(decision, new_label)``.
 
     The callback is bound to the sample and label shown when the buttons were drawn, so a change made
-    meanwhile by someone else is caught as a conflict instead of being overwritten.
+    meanwhile by someone else is caught as a conflict instead of being overwritten. "Accept suggestion" is
+    the primary button only when the model's (calibrated) confidence in the suggestion reaches
+    :data:`ACCEPT_PRIMARY_MIN`; below it "Keep as is" is, and the accept button shows the confidence.
     """
     suggested = row["suggested_label"]
     choice_key = f"other_label_{row['sample_id']}"
     st.selectbox("Another label", classes, key=choice_key, disabled=not editable,
                  index=classes.index(suggested) if suggested in classes else 0)
+    sure = suggestion_confidence is None or suggestion_confidence >= ACCEPT_PRIMARY_MIN
+    primary = "accept" if sure and editable else "keep"
     cols = st.columns(len(DECISION_BUTTONS))
     for col, (decision, (text, key)) in zip(cols, DECISION_BUTTONS.items()):
+        if decision == "accept" and suggestion_confidence is not None:
+            text = f"{text} ({suggestion_confidence:.0%} sure)"
         col.button(text, key=f"decide_{decision}", shortcut=key,
                    disabled=decision in ("accept", "relabel") and not editable,
-                   type="primary" if decision == "accept" else "secondary", width="stretch",
+                   type="primary" if decision == primary else "secondary", width="stretch",
                    on_click=_decide, args=(decide, decision, suggested, choice_key))
+
+
+def trust_header(trust) -> None:
+    """How far to trust the flag list: accuracy (95 % interval), calibration, expected real errors, a verdict."""
+    if trust is None:
+        st.caption("No stored class probabilities: how far to trust these flags cannot be estimated.")
+        return
+    cols = st.columns(4)
+    low, high = trust.accuracy_interval
+    cols[0].metric("Model accuracy (out of fold)", f"{trust.accuracy:.1%}",
+                   help=f"Agreement of out-of-fold predictions with the given labels on {trust.labeled:,} samples; "
+                        f"95% interval {low:.1%} to {high:.1%}.")
+    cols[0].caption(f"95% interval {low:.1%} – {high:.1%}")
+    cols[1].metric("Calibration error (ECE)", f"{trust.ece:.3f}",
+                   help="Mean gap between the model's confidence and its accuracy; 0 = confidences are chances.")
+    precision = trust.estimated_precision
+    cols[2].metric("Expected real errors among flags", f"{trust.expected_real_errors:,.0f} of {trust.flagged:,}",
+                   help="Sum over the flags of the calibrated chance that the given label is wrong.")
+    cols[2].caption(f"estimated precision {precision:.0%}" if precision is not None else "no flags")
+    cols[3].metric("Worth reviewing", f"{trust.worth_reviewing:,}",
+                   help="Flags whose label is more likely wrong than right (chance ≥ 50%); they come first.")
+    (st.warning if trust.weak else st.info)(md(trust.verdict))
 
 
 def _decide(decide, decision: str, suggested, choice_key: str) -> None:
@@ -164,6 +194,21 @@ def detection_empty_state(dataset, what: str, module: str, function: str, fields
             except (ValueError, KeyError) as exc:
                 st.error(md(f"Could not find {what}: {exc}"))
                 return
+        st.rerun()
+
+
+def check_empty_state(dataset, what: str, check: str, fields, annotator: str) -> None:
+    """Explain that ``what`` is not computed yet; offer a button running issue check ``check`` (sda2.find_issues)."""
+    from sda2.issues.find import find_issues
+
+    st.info(md(f"No {what} for {dataset.name!r} yet: this page reads the fields {', '.join(fields)}, written by "
+               f"the {check!r} issue check (also on the Issues page)."))
+    if st.button(f"Find {what} now", key=f"run_check_{check}", type="primary"):
+        with st.spinner(f"Finding {what} in {len(dataset):,} samples…"):
+            summary = find_issues(dataset, [check], annotator=annotator, progress=False)
+        if summary.loc[check, "status"] != "found":
+            st.error(md(f"Could not find {what}: {summary.loc[check, 'message']}"))
+            return
         st.rerun()
 
 

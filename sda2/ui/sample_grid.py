@@ -23,7 +23,8 @@ CORRECTNESS = {"all": None, "correct": True, "wrong": False}
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def _choices(dataset_name: str, label_field: str, prediction_field: str | None, n_samples: int) -> dict:
+def _choices(dataset_name: str, label_field: str, prediction_field: str | None, n_samples: int,
+             fields: tuple = ()) -> dict:
     """Options for the filters (cached briefly: classes, tags and numeric fields cost a pass over 100k)."""
     ds = store.open_dataset(dataset_name)
     given = store.classes(ds, label_field)
@@ -41,7 +42,8 @@ def _bounds(dataset_name: str, path: str, n_samples: int) -> tuple[float, float]
 def filter_controls(context) -> dict:
     """Draw the filter and sort widgets; return keyword arguments for filter_samples plus sort_by/descending."""
     ds = context.dataset()
-    choices = _choices(context.dataset_name, context.label_field, context.prediction_field, len(ds))
+    choices = _choices(context.dataset_name, context.label_field, context.prediction_field, len(ds),
+                       tuple(sorted(ds.get_field_schema())))  # a field computed meanwhile shows at once
     has_pred = context.prediction_field is not None
     can_judge = has_pred and context.label_kind != "detection"
     cols = st.columns(3 if has_pred else 2)

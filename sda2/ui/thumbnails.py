@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
 
@@ -28,7 +29,7 @@ GIVEN = (37, 99, 235)  # blue
 RIGHT = (22, 163, 74)  # green
 WRONG = (220, 38, 38)  # red
 BACKGROUND = (17, 17, 17)
-_VERSION = 3  # bump when the drawing changes, so old cached thumbnails are not reused
+_VERSION = 4  # bump when the drawing changes, so old cached thumbnails are not reused
 # Fonts with Hangul, kana and CJK ideographs (DejaVu has none), tried in order for text that needs them
 WIDE_FONTS = ("NanumGothicBold.ttf", "NanumGothic.ttf", "NotoSansCJK-Bold.ttc", "NotoSansCJK-Regular.ttc",
               "NotoSansCJKkr-Bold.otf", "AppleSDGothicNeo.ttc", "malgunbd.ttf", "malgun.ttf")
@@ -130,6 +131,29 @@ def _iou(a: tuple, b: tuple) -> float:
     return inter / union if union > 0 else 0.0
 
 
+WIDE_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I", "F"})  # 16-bit, 32-bit and float grey
+
+
+def displayable(image: Image.Image) -> Image.Image:
+    """``image`` as 8-bit RGB; wide grey images (16-bit PNG, 32-bit or float TIFF) are stretched to 0..255.
+
+    Pillow's own conversion clips them at 255, so a 16-bit image (values up to 65,535) shows almost white.
+    Here the darkest value becomes black and the brightest white (a flat image keeps its level in the
+    16-bit range), so 12-bit scans stored in 16 bits show their contrast too.
+    """
+    if image.mode not in WIDE_MODES:
+        return image.convert("RGB")
+    values = np.asarray(image, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    if high > low:
+        scaled = (values - low) * (255.0 / (high - low))
+    else:
+        scaled = np.full(values.shape, low / 257.0 if image.mode.startswith("I;16") else low)
+    grey = np.clip(np.nan_to_num(scaled, nan=0.0), 0, 255).round().astype(np.uint8)
+    return Image.fromarray(grey).convert("RGB")
+
+
 def _fit(image: Image.Image, size: int) -> Image.Image:
     """The image scaled to fit a ``size`` square, nearest-neighbour when enlarging ≥ 2× (pixels stay sharp)."""
     scale = size / max(image.size)
@@ -191,7 +215,7 @@ def render(filepath: str, overlay: Overlay = Overlay(), size: int = THUMB_SIZE) 
     try:
         with Image.open(filepath) as image:
             image.draft("RGB", (size, size))  # JPEG: decode at a reduced size, much faster for photos
-            fitted = _fit(image.convert("RGB"), size)
+            fitted = _fit(displayable(image), size)
     except (OSError, ValueError) as exc:
         fitted = None
         ImageDraw.Draw(canvas).text((8, size // 2 - 10), f"unreadable image\n{type(exc).__name__}",
