@@ -74,6 +74,8 @@ def test_trust_summary_counts_expected_real_errors_and_says_when_weak():
     assert trust.accuracy == 0.75 and trust.weak and "too weak to trust these flags" in trust.verdict
     strong = trust_summary(np.array([[0.99, 0.01]] * 200), np.zeros(200, dtype=int), np.zeros(200, dtype=bool))
     assert not strong.weak and strong.accuracy == 1.0
+    underconfident = trust_summary(np.array([[0.6, 0.4]] * 200), np.zeros(200, dtype=int), np.zeros(200, dtype=bool))
+    assert not underconfident.weak and "confidences are off by 0.40" in underconfident.verdict
 
 
 def test_confidence_weighted_entropy_matches_cleanlab():

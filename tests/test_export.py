@@ -95,11 +95,17 @@ def test_imagefolder_round_trip(ds, tmp_path):
     report = export.export_dataset(ds, "imagefolder", tmp_path / "out")
     assert report.samples == len(ds) - 3 and report.excluded_left_out == 3
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted([*store.splits(ds), export.MANIFEST])
-    import_folder(tmp_path / "out", ds.name + "_rt", layout="split")
+    _same_after_reimport(ds, lambda name: import_folder(tmp_path / "out", name, layout="split"))
+
+
+def _same_after_reimport(ds, reimport) -> None:
+    """Re-import an export with ``reimport(name)`` as a new dataset: the same items as ``ds``; then delete it."""
+    name = ds.name + "_rt"
+    reimport(name)
     try:
-        assert _items(store.open_dataset(ds.name + "_rt")) == _items(ds)
+        assert _items(store.open_dataset(name)) == _items(ds)
     finally:
-        store.delete_dataset(ds.name + "_rt")
+        store.delete_dataset(name)
 
 
 def test_csv_round_trip(ds, tmp_path):
@@ -107,11 +113,7 @@ def test_csv_round_trip(ds, tmp_path):
     with open(tmp_path / "out" / "labels.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == len(ds) - 3 and set(rows[0]) == {"filepath", "label", "split", "sample_id", "sample_tags"}
-    import_table(tmp_path / "out" / "labels.csv", ds.name + "_rt")
-    try:
-        assert _items(store.open_dataset(ds.name + "_rt")) == _items(ds)
-    finally:
-        store.delete_dataset(ds.name + "_rt")
+    _same_after_reimport(ds, lambda name: import_table(tmp_path / "out" / "labels.csv", name))
 
 
 def test_fiftyone_round_trip_classification(ds, tmp_path):

@@ -196,7 +196,8 @@ def trust_summary(probs, labels, flagged, min_accuracy: float = TRUST_MIN_ACCURA
     Expected real errors among the flags = sum over flagged rows of (1 - p(given label)): with calibrated
     probabilities that is the number a reviewer should expect to fix. Worth reviewing: flags whose label is
     more likely wrong than right. The verdict says plainly when the model is too weak (accuracy below
-    ``min_accuracy`` or calibration error above ``max_ece``).
+    ``min_accuracy``), and separately when an accurate model's confidences are off (calibration error above
+    ``max_ece``): then the order of the flags holds but the expected counts do not.
     """
     probs = np.asarray(probs, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.int64)
@@ -208,10 +209,14 @@ def trust_summary(probs, labels, flagged, min_accuracy: float = TRUST_MIN_ACCURA
     wrong_chance = 1 - probs[np.arange(n), labels] if n else np.zeros(0)
     expected = float(wrong_chance[flagged].sum()) if n else 0.0
     worth = int((wrong_chance[flagged] >= WORTH_REVIEWING).sum()) if n else 0
-    weak = not n or accuracy < min_accuracy or ece > max_ece
+    weak = not n or accuracy < min_accuracy
     n_flagged = int(flagged.sum())
     if weak:
         verdict = WEAK_VERDICT
+    elif ece > max_ece:
+        verdict = (f"The model is accurate ({accuracy:.1%} out of fold), but its confidences are off by {ece:.2f} "
+                   "on average (calibration error): trust the order of the flags, not the expected counts. "
+                   "More labeled data or your own model's predictions would fix the confidences.")
     elif n_flagged:
         verdict = (f"The model is strong enough to be useful: expect about {expected:,.0f} real errors among the "
                    f"{n_flagged:,} flags; review the {worth:,} most likely first.")
