@@ -29,7 +29,7 @@ _ready: set[str] = set()
 def collection(dataset, prefix: str = PREFIX, indexes: tuple = ()):
     """The pymongo collection ``<prefix><dataset id>`` of ``dataset`` (indexed on first use in a process;
     collections of deleted datasets are dropped then)."""
-    name = prefix + audit._dataset_id(dataset)
+    name = prefix + audit.dataset_id(dataset)
     coll = foo.get_db_conn()[name]
     if name not in _ready:
         if not any(n.startswith(prefix) for n in _ready):
@@ -60,8 +60,8 @@ def _annotations(dataset):
 def normalize(dataset, value, field: str = "ground_truth", allow_new_class: bool = False):
     """``value`` as the plain label of ``field`` (class name, sorted tags or boxes), checked against its classes."""
     kind = store.label_kind(dataset, field)
-    plain = edits._normalize(value, kind)
-    edits._check_classes(dataset, field, kind, [plain], allow_new_class)
+    plain = edits.normalize(value, kind)
+    edits.check_classes(dataset, field, kind, [plain], allow_new_class)
     return plain
 
 
@@ -129,7 +129,7 @@ def _final_labels(dataset, docs) -> dict:
     for field, ids in by_field.items():
         kind = store.label_kind(dataset, field)
         for raw in dataset._sample_collection.find({"_id": {"$in": [ObjectId(i) for i in ids]}}, {field: 1}):
-            final[(str(raw["_id"]), field)] = edits._plain(raw.get(field), kind)
+            final[(str(raw["_id"]), field)] = edits.plain(raw.get(field), kind)
     return final
 
 

@@ -52,7 +52,6 @@ def dataset_id(dataset) -> str:
     return str(dataset._root_dataset._doc.id)
 
 
-_dataset_id = dataset_id  # older name, still used by sibling modules
 
 
 # ---------------------------------------------------------------- who: one person, however typed

@@ -167,7 +167,6 @@ def check_classes(dataset, field: str, kind: str, values, allow_new_class: bool)
                          "one of the classes, or pass allow_new_class=True to add a class.")
 
 
-_plain, _normalize, _check_classes = plain, normalize, check_classes  # older names, used by sibling modules
 
 
 def _object_ids(sample_ids) -> list[ObjectId]:

@@ -111,7 +111,7 @@ def _sample_ids(dataset, samples) -> list[str]:
 def _current_labels(dataset, ids: list[str], field: str) -> dict[str, object]:
     kind = store.label_kind(dataset, field)
     docs = dataset._sample_collection.find({"_id": {"$in": [ObjectId(i) for i in ids]}}, {field: 1})
-    return {str(d["_id"]): edits._plain(d.get(field), kind) for d in docs}
+    return {str(d["_id"]): edits.plain(d.get(field), kind) for d in docs}
 
 
 def create_queue(dataset, name: str, samples, labels_per_sample: int = 1, overlap: float = 0.0, seed: int = 0,
@@ -226,7 +226,7 @@ def item(dataset, queue: str, sample_id: str, annotator: str | None = None, pred
                            annotator=annotator) if annotator else []
     fields = {"filepath": 1, **({pred_field: 1} if pred_field else {})}
     sample = dataset._sample_collection.find_one({"_id": ObjectId(str(sample_id))}, fields)
-    prediction = edits._plain(sample.get(pred_field), store.label_kind(dataset, pred_field)) if pred_field else None
+    prediction = edits.plain(sample.get(pred_field), store.label_kind(dataset, pred_field)) if pred_field else None
     return {"sample_id": doc["sample_id"], "filepath": sample["filepath"], "field": definition["field"],
             "kind": definition["kind"], "mode": definition["mode"],
             "proposal": doc["base"] if definition["mode"] == "review" else None, "prediction": prediction,
