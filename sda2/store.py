@@ -235,3 +235,18 @@ def splits(dataset: fo.Dataset) -> list[str]:
     if "split" not in dataset.get_field_schema():
         return []
     return sorted(s for s in dataset.distinct("split") if s)
+
+
+def live_dataset_ids() -> set[str]:
+    """The ids of every dataset in the database (what per-dataset collections are named after)."""
+    return {str(d["_id"]) for d in foo.get_db_conn().datasets.find({}, {"_id": 1})}
+
+
+def drop_orphan_collections(prefix: str) -> list[str]:
+    """Drop the collections ``<prefix><dataset id>`` of datasets that no longer exist; returns their names."""
+    conn = foo.get_db_conn()
+    live = live_dataset_ids()
+    dropped = [n for n in conn.list_collection_names() if n.startswith(prefix) and n[len(prefix):] not in live]
+    for name in dropped:
+        conn.drop_collection(name)
+    return dropped

@@ -42,12 +42,7 @@ def collection(dataset, prefix: str = PREFIX, indexes: tuple = ()):
 
 def drop_orphans(prefix: str = PREFIX) -> list[str]:
     """Drop the ``prefix`` collections of datasets that no longer exist; returns the dropped names."""
-    conn = foo.get_db_conn()
-    live = {str(d["_id"]) for d in conn.datasets.find({}, {"_id": 1})}
-    dropped = [n for n in conn.list_collection_names() if n.startswith(prefix) and n[len(prefix):] not in live]
-    for name in dropped:
-        conn.drop_collection(name)
-    return dropped
+    return store.drop_orphan_collections(prefix)
 
 
 def _annotations(dataset):

@@ -102,12 +102,7 @@ def _backfill_keys(coll) -> None:
 
 def drop_orphans() -> list[str]:
     """Drop the audit logs of datasets that no longer exist; returns the dropped collection names."""
-    conn = foo.get_db_conn()
-    live = {str(d["_id"]) for d in conn.datasets.find({}, {"_id": 1})}
-    dropped = [n for n in conn.list_collection_names() if n.startswith(PREFIX) and n[len(PREFIX):] not in live]
-    for name in dropped:
-        conn.drop_collection(name)
-    return dropped
+    return store.drop_orphan_collections(PREFIX)
 
 
 # ---------------------------------------------------------------- write-ahead: record, renew, settle

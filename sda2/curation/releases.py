@@ -137,12 +137,8 @@ def _rows(dataset_id: str):
 
 def drop_orphans() -> list[str]:
     """Drop the releases of datasets that no longer exist; returns the dropped row collections."""
-    conn = foo.get_db_conn()
-    live = {str(d["_id"]) for d in conn.datasets.find({}, {"_id": 1})}
-    dropped = [n for n in conn.list_collection_names() if n.startswith(ROWS_PREFIX) and n[len(ROWS_PREFIX):] not in live]
-    for name in dropped:
-        conn.drop_collection(name)
-    conn[META].delete_many({"dataset_id": {"$nin": list(live)}})
+    dropped = store.drop_orphan_collections(ROWS_PREFIX)
+    foo.get_db_conn()[META].delete_many({"dataset_id": {"$nin": list(store.live_dataset_ids())}})
     return dropped
 
 
