@@ -5,7 +5,7 @@ app: setup
 
 test:
 	scripts/setup.sh --browser
-	.venv/bin/python -m pytest -q --durations=20
+	.venv/bin/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile --durations=20
 
 setup:
 	scripts/setup.sh

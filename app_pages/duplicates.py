@@ -3,7 +3,7 @@ deletion: training and export views leave excluded samples out). Cross-split gro
 
 import streamlit as st
 
-from sda2.curation import edits, views
+from sda2.curation import edits, queries
 from sda2.ui import review_widgets as rw
 
 GROUPS_PER_PAGE = 5
@@ -13,11 +13,11 @@ dataset = context.dataset()
 st.title("Duplicates")
 rw.show_messages()
 
-if not views.has_fields(dataset, views.DUPLICATE_FIELDS):
-    rw.check_empty_state(dataset, "duplicates", "near_duplicate", views.DUPLICATE_FIELDS, context.annotator)
+if not queries.has_fields(dataset, queries.DUPLICATE_FIELDS):
+    rw.check_empty_state(dataset, "duplicates", "near_duplicate", queries.DUPLICATE_FIELDS, context.annotator)
     st.stop()
 
-members = views.duplicate_groups(context.view())
+members = queries.duplicate_groups(context.view())
 groups = members.groupby("duplicate_group", sort=False)
 summary = groups.agg(resolved=("resolved", "all"), crosses=("crosses_split", "any"))
 cols = st.columns(5)

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from sda2.compute import projection
-from sda2.curation import selections
+from sda2.curation import saved_views
 from sda2.ui import bulk_widgets, map_figures
 from sda2.ui.safe_text import md
 
@@ -63,10 +63,10 @@ with right:
         if submitted:
             try:
                 if kind == "tag":
-                    count = selections.tag_samples(context.dataset_name, ids, name, context.annotator)
+                    count = saved_views.tag_samples(context.dataset_name, ids, name, context.annotator)
                     st.success(f"Tagged {count:,} samples with {md(repr(name.strip()))}.")
                 else:
-                    view = selections.save_view(context.dataset_name, name, ids,
+                    view = saved_views.save_view(context.dataset_name, name, ids,
                                                 description="Selected on the sda2 embedding map")
                     st.success(f"Saved view {md(repr(name.strip()))} with {len(view):,} samples; the FiftyOne App "
                                "lists it.")

@@ -3,10 +3,9 @@
 import plotly.graph_objects as go
 import streamlit as st
 
-from sda2 import evaluation
+from sda2.explore import evaluation
 from sda2.compute.predictions import compute_predictions, import_predictions_file, prediction_record
-from sda2.ui import bulk_widgets
-from sda2.ui import evaluation_figures as figs
+from sda2.ui import bulk_widgets, evaluation_figures as figs
 from sda2.ui.safe_text import escape_figure, md, plot, unplot
 
 GRID = 24  # images shown for a confusion cell

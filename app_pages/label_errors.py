@@ -4,9 +4,8 @@ import streamlit as st
 
 from sda2 import store
 from sda2.compute.predictions import flag_trust
-from sda2.curation import edits, views
-from sda2.ui import batch_accept
-from sda2.ui import review_widgets as rw
+from sda2.curation import edits, queries
+from sda2.ui import batch_accept, review_widgets as rw
 from sda2.ui.safe_text import md
 
 context = st.session_state["context"]
@@ -14,16 +13,16 @@ dataset = context.dataset()
 st.title("Label errors")
 rw.show_messages()
 
-if not views.has_fields(dataset, views.LABEL_ISSUE_FIELDS):
+if not queries.has_fields(dataset, queries.LABEL_ISSUE_FIELDS):
     rw.detection_empty_state(dataset, "label issues", "sda2.compute.label_issues", "detect_label_issues",
-                             views.LABEL_ISSUE_FIELDS, gt_field=context.label_field,
+                             queries.LABEL_ISSUE_FIELDS, gt_field=context.label_field,
                              pred_field=context.prediction_field or "predictions")
     st.stop()
 
 trust = flag_trust(dataset, context.label_field, context.prediction_field or "predictions")
 rw.trust_header(trust)
-rw.progress_metrics(views.review_progress(dataset, context.label_field))
-queue = views.suspects_frame(views.review_queue(context.view()), context.label_field, limit=50)
+rw.progress_metrics(queries.review_progress(dataset, context.label_field))
+queue = queries.suspects_frame(queries.review_queue(context.view()), context.label_field, limit=50)
 top, undo_col = st.columns([5, 1])
 with undo_col:
     rw.undo_last_button(dataset, context.annotator)
@@ -36,7 +35,7 @@ else:
     top.caption(f"Suspects ordered by expected benefit (most likely wrong first: label quality = the calibrated "
                 f"chance the given label is right); {md(context.annotator)} deciding. Shortcuts: "
                 "A accept · L set chosen label · K keep · U ambiguous · X exclude · Z undo last.")
-    stored = views.probabilities(dataset, [row["sample_id"]])
+    stored = queries.probabilities(dataset, [row["sample_id"]])
     rw.suspect_card(row, stored[0] if stored else None, stored[1][0] if stored else None)
     if not editable:
         st.caption("Multi-label and detection labels are edited from a notebook (sda2.set_label); "

@@ -4,7 +4,7 @@ import math
 
 import streamlit as st
 
-from sda2 import overview
+from sda2.explore import overview
 from sda2.analysis.distribution import compare_distributions, describe_shift
 from sda2.ui import overview_figures as figs
 from sda2.ui.safe_text import md

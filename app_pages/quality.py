@@ -6,7 +6,7 @@ named in SDA2_CURATORS, see everything)."""
 
 import streamlit as st
 
-from sda2 import quality
+from sda2.explore import labeler_quality
 from sda2.analysis.agreement import landis_koch
 from sda2.ui import quality_figures as qf
 from sda2.ui.safe_text import md
@@ -16,9 +16,9 @@ dataset = context.dataset()
 st.title("Labeling quality")
 
 viewer = context.annotator
-curator = quality.is_curator(viewer)
-everything = quality.annotation_records(dataset)
-records = quality.visible_records(dataset, everything, viewer, curator)
+curator = labeler_quality.is_curator(viewer)
+everything = labeler_quality.annotation_records(dataset)
+records = labeler_quality.visible_records(dataset, everything, viewer, curator)
 if records.empty and not everything.empty:
     st.info(f"{len(everything):,} answer(s) are recorded, all on samples still open in a labeling queue: blind "
             f"labeling keeps them from {md(viewer)} until those samples are done. Curators (named in SDA2_CURATORS) "
@@ -38,9 +38,9 @@ queue = None
 if len(queues) > 1:
     picked = st.selectbox("Queue", ["all queues"] + queues, key="quality_queue")
     queue = None if picked == "all queues" else picked
-report = quality.agreement_report(dataset, queue=queue, field=context.label_field, annotations=records,
+report = labeler_quality.agreement_report(dataset, queue=queue, field=context.label_field, annotations=records,
                                   viewer=viewer, curator=curator)
-efficiency = quality.efficiency_report(dataset, queue=queue, field=context.label_field, annotations=records)
+efficiency = labeler_quality.efficiency_report(dataset, queue=queue, field=context.label_field, annotations=records)
 hidden = len(everything) - len(records)
 if hidden:
     st.caption(f"Blind labeling: {hidden:,} answer(s) of other labelers on samples still open in a labeling queue "

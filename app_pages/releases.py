@@ -5,7 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from sda2 import export
+from sda2.report import export
 from sda2.curation import release_diff, releases
 from sda2.report import figures, quality_report
 from sda2.ui.safe_text import md

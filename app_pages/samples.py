@@ -4,7 +4,7 @@ import json
 
 import streamlit as st
 
-from sda2 import samples
+from sda2.explore import browse
 from sda2.ui import bulk_widgets, sample_grid
 from sda2.ui.safe_text import md
 
@@ -18,16 +18,16 @@ st.caption(f"Label field **{md(context.label_field)}** ({context.label_kind}), "
 
 controls = sample_grid.filter_controls(context)
 sort_by, descending = controls.pop("sort_by"), controls.pop("descending")
-filtered = samples.filter_samples(context.dataset(), context.label_field, context.prediction_field,
+filtered = browse.filter_samples(context.dataset(), context.label_field, context.prediction_field,
                                   split=context.split, **controls)
-view = samples.sort_samples(filtered, sort_by, descending)
+view = browse.sort_samples(filtered, sort_by, descending)
 with app_button:
     app_port = sample_grid.fiftyone_app_controls(view, context.dataset_name)
 
 signature = json.dumps([context.dataset_name, context.label_field, context.prediction_field, context.split,
                         controls, sort_by, descending], default=str)
 skip, limit = sample_grid.page_controls(filtered, signature)
-rows = samples.page_rows(view, context.label_field, context.prediction_field, skip=skip, limit=limit)
+rows = browse.page_rows(view, context.label_field, context.prediction_field, skip=skip, limit=limit)
 
 similar = sample_grid.similar_section(context)
 if similar:

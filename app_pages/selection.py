@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from sda2 import selection
+from sda2.explore import label_next
 from sda2.compute.embeddings import embedding_keys
-from sda2.ui import selection_figures as sf
+from sda2.ui import label_next_figures as sf
 from sda2.ui.safe_text import md
 
 try:
@@ -20,16 +20,16 @@ st.title("Select what to label next")
 st.caption("Pick a strategy and a budget; the selection is compared with its pool (classes and how well it covers "
            "the embedding map) and can be kept as a tag or saved view, downloaded, or sent to a labeling queue.")
 
-choices = selection.pool_choices(name)
+choices = label_next.pool_choices(name)
 controls = st.columns([2, 1, 1, 2])
-strategy = controls[0].selectbox("Strategy", list(selection.DESCRIPTIONS), key="sel_strategy",
+strategy = controls[0].selectbox("Strategy", list(label_next.DESCRIPTIONS), key="sel_strategy",
                                  format_func=lambda s: s.replace("_", " "))
 budget = controls[1].number_input("Budget (samples)", min_value=1, value=100, step=10, key="sel_budget")
 pool_kind = controls[2].selectbox("Pool", [WHOLE] + [kind for kind, names in choices.items() if names],
                                   key="sel_pool_kind")
 pool_name = (controls[3].selectbox(f"Which {pool_kind}", choices[pool_kind], key="sel_pool_name")
              if pool_kind != WHOLE else None)
-st.caption(f"**{strategy.replace('_', ' ')}**: {selection.DESCRIPTIONS[strategy]}.")
+st.caption(f"**{strategy.replace('_', ' ')}**: {label_next.DESCRIPTIONS[strategy]}.")
 
 keys = embedding_keys(name)
 options = st.columns([2, 1, 3])
@@ -42,7 +42,7 @@ seed_with_labeled = options[2].checkbox(
     help="Diversity then covers what they leave uncovered, class balance counts them, and no near duplicate "
          "of one is picked.")
 
-missing = selection.missing_inputs(name, strategy, key, pred_field, context.label_field)
+missing = label_next.missing_inputs(name, strategy, key, pred_field, context.label_field)
 if missing:
     for message in missing:
         st.info(md(message))
@@ -53,7 +53,7 @@ pool = {"split": pool_name} if pool_kind == "split" else {"tag": pool_name} if p
 if st.button(f"Select {int(budget):,} samples", key="sel_run", type="primary"):
     with st.spinner(f"Selecting with {strategy.replace('_', ' ')}…"):
         try:
-            ids = selection.select_samples(name, strategy, int(budget), embeddings_key=key, pred_field=pred_field,
+            ids = label_next.select_samples(name, strategy, int(budget), embeddings_key=key, pred_field=pred_field,
                                            label_field=context.label_field, seed=int(seed),
                                            seed_with_labeled=seed_with_labeled, **pool)
             st.session_state["sel_result"] = {"dataset": name, "ids": ids, "pool": pool, "strategy": strategy,
@@ -67,8 +67,8 @@ if not result or result["dataset"] != name:
     st.stop()
 
 ids = result["ids"]
-pool_ids = selection.pool_ids(name, **result["pool"])
-comparison = selection.compare_selection(name, ids, pool_ids, label_field=context.label_field, pred_field=pred_field,
+pool_ids = label_next.pool_ids(name, **result["pool"])
+comparison = label_next.compare_selection(name, ids, pool_ids, label_field=context.label_field, pred_field=pred_field,
                                          embeddings_key=result["key"])
 where = ", ".join(f"{k.replace('_', ' ')} {v!r}" for k, v in result["pool"].items()) or "the whole dataset"
 st.subheader(f"{len(ids):,} samples selected by {result['strategy'].replace('_', ' ')} from {len(pool_ids):,} "
@@ -97,7 +97,7 @@ with save:
         submitted = st.form_submit_button("Save selection", key="sel_save", type="primary")
     if submitted:
         try:
-            count = selection.save_selection(name, ids, **({"tag": label} if kind == "tag" else {"saved_view": label}),
+            count = label_next.save_selection(name, ids, **({"tag": label} if kind == "tag" else {"saved_view": label}),
                                              description=f"sda2 selection: {result['strategy']}, {where}",
                                              annotator=context.annotator)
             st.success(f"Kept {count:,} samples as {kind} {md(repr(label.strip()))}.")
@@ -105,7 +105,7 @@ with save:
             st.error(md(error))
 with download:
     st.markdown("**Export**")
-    st.download_button("Download the list (CSV)", selection.selection_table(name, ids, context.label_field)
+    st.download_button("Download the list (CSV)", label_next.selection_table(name, ids, context.label_field)
                        .to_csv(index=False), file_name=f"{name}-{result['strategy']}-{len(ids)}.csv",
                        mime="text/csv", key="sel_download")
     st.caption("Rank, sample id, file path and current label, in the order picked.")

@@ -2,7 +2,7 @@
 
 MNIST test (10,000 real digits, read with sda2's idx reader from ``../shared/data/mnist``). Per seed, a stratified
 20 % is held out for scoring and the other 8,000 images are the unlabeled pool. Each strategy of
-``sda2.analysis.selection`` picks 100, 200, 500 and 1,000 of them; the default classifier (standardised
+``sda2.analysis.active_learning`` picks 100, 200, 500 and 1,000 of them; the default classifier (standardised
 features + L2 logistic regression, ``sda2.analysis.oof.default_classifier``) is trained on the picks and
 scored on the held-out part. Strategies that need a model start from the same 50 random labels as random
 and grow in rounds of at most half the labeled set (see ``sda2.analysis.data_efficiency``).
@@ -40,7 +40,7 @@ from sda2.analysis.data_efficiency import (
     data_efficiency,
     label_savings,
 )
-from sda2.ui.selection_figures import accuracy_vs_budget
+from sda2.ui.label_next_figures import accuracy_vs_budget
 
 ROOT = Path(__file__).resolve().parent.parent
 MNIST = ROOT.parent / "shared" / "data" / "mnist"

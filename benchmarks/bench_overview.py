@@ -1,6 +1,6 @@
 """Benchmark: time to compute the Overview page's data on synthetic 100,000- and 1,000,000-sample datasets.
 
-Goal: ≤ 2 s at 100k and ≤ 10 s at 1M for ``sda2.overview.dataset_overview`` (ground truth and a
+Goal: ≤ 2 s at 100k and ≤ 10 s at 1M for ``sda2.explore.overview.dataset_overview`` (ground truth and a
 prediction field, per split). References measured in the same run on the same data:
 
 - naive: ``values()`` of split, ground-truth and predicted labels, then pandas ``value_counts``;
@@ -33,7 +33,7 @@ import sda2  # noqa: E402,F401  (points FiftyOne at the project's database befor
 from sda2 import store  # noqa: E402
 from sda2.ingest.base import Record  # noqa: E402
 from sda2.ingest.writer import write_dataset  # noqa: E402
-from sda2.overview import dataset_overview  # noqa: E402
+from sda2.explore.overview import dataset_overview  # noqa: E402
 
 import fiftyone as fo  # noqa: E402
 from fiftyone import ViewField as F  # noqa: E402

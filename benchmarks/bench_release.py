@@ -21,7 +21,8 @@ import numpy as np  # noqa: E402
 from bson import ObjectId  # noqa: E402
 
 import sda2  # noqa: E402, F401
-from sda2 import config, export, store  # noqa: E402
+from sda2 import config, store
+from sda2.report import export  # noqa: E402
 from sda2.curation import edits, release_diff, releases  # noqa: E402
 from sda2.ingest.base import Record  # noqa: E402
 from sda2.ingest.digits import digits_records  # noqa: E402

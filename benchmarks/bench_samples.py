@@ -14,7 +14,8 @@ import numpy as np  # noqa: E402
 from bson import ObjectId  # noqa: E402
 
 import sda2  # noqa: E402
-from sda2 import config, samples, store  # noqa: E402
+from sda2 import config, store
+from sda2.explore import browse  # noqa: E402
 from sda2.ingest.base import Record  # noqa: E402
 from sda2.ingest.digits import digits_records  # noqa: E402
 from sda2.ingest.writer import write_dataset  # noqa: E402
@@ -72,7 +73,7 @@ def main():
     for name, kw in cases.items():
         kw = dict(kw)
         skip = kw.pop("skip", 0)
-        ours, rows = timed(lambda: samples.query_samples(ds, "ground_truth", "predictions", skip=skip, limit=48, **kw))
+        ours, rows = timed(lambda: browse.query_samples(ds, "ground_truth", "predictions", skip=skip, limit=48, **kw))
 
         def reference():  # what a FiftyOne user writes: expression filters, sort_by, Sample objects
             from fiftyone import ViewField as F
@@ -94,13 +95,13 @@ def main():
                                   "total": int(rows.attrs["total"]), "rows": len(rows)}
         print(f"{name:45s} sda2 {ours * 1000:7.0f} ms   FiftyOne Sample iteration {ref * 1000:7.0f} ms"
               f"   ({ref / ours:.1f}x)   {rows.attrs['total']:,} match")
-    rows = samples.query_samples(ds, "ground_truth", "predictions", limit=48)
+    rows = browse.query_samples(ds, "ground_truth", "predictions", limit=48)
     import shutil
     shutil.rmtree(thumbnails.cache_dir(), ignore_errors=True)
     cold, _ = timed(lambda: thumbnails.thumbnails(rows), repeat=1)
     warm, _ = timed(lambda: thumbnails.thumbnails(rows))
     t0 = time.perf_counter()
-    numeric = samples.numeric_fields(ds)
+    numeric = browse.numeric_fields(ds)
     t_numeric = time.perf_counter() - t0
     results["thumbnails_48_cold_s"] = cold
     results["thumbnails_48_cached_s"] = warm

@@ -134,7 +134,7 @@ def _cmd_diff(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from sda2 import export
+    from sda2.report import export
 
     report = export.export_dataset(args.ref, args.format, args.out, include_excluded=args.include_excluded,
                                    allow_cross_split=args.allow_cross_split)

@@ -1,11 +1,13 @@
-"""Test set-up: a database of their own (``sda2_test``) in the project's server, never the user's."""
+"""Test set-up: a database of their own (``sda2_test``, ``sda2_test_gw0``… per pytest-xdist worker) in the
+project's server, never the user's, so parallel workers never see each other's datasets."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-os.environ["FIFTYONE_DATABASE_NAME"] = "sda2_test"
+TEST_DB = "sda2_test" + (f"_{os.environ['PYTEST_XDIST_WORKER']}" if os.environ.get("PYTEST_XDIST_WORKER") else "")
+os.environ["FIFTYONE_DATABASE_NAME"] = TEST_DB
 os.environ.setdefault("SDA2_HOME", str(Path(__file__).resolve().parent.parent / ".sda2"))
 
 import pytest  # noqa: E402

@@ -24,7 +24,7 @@ from sklearn.base import clone
 from sklearn.model_selection import train_test_split
 from tqdm.auto import tqdm
 
-from sda2.analysis import selection
+from sda2.analysis import active_learning
 from sda2.analysis.oof import default_classifier
 
 BUDGETS = (100, 200, 500, 1000)
@@ -48,7 +48,7 @@ def _accuracy(fitted, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarra
 
 
 def _model_free(strategy: str, X_pool, y_pool, X_test, y_test, budgets, seed: int, model) -> list[dict]:
-    order = selection.select(strategy, max(budgets), embeddings=X_pool, seed=seed)
+    order = active_learning.select(strategy, max(budgets), embeddings=X_pool, seed=seed)
     rows = []
     for b in budgets:
         picked = order[:b]
@@ -60,18 +60,18 @@ def _model_free(strategy: str, X_pool, y_pool, X_test, y_test, budgets, seed: in
 def _with_model(strategy: str, X_pool, y_pool, X_test, y_test, budgets, seed: int, model, initial: int,
                 growth: float) -> list[dict]:
     labeled = np.zeros(len(y_pool), dtype=bool)
-    labeled[selection.random_rows(len(y_pool), min(initial, min(budgets)), seed=seed)] = True
+    labeled[active_learning.random_rows(len(y_pool), min(initial, min(budgets)), seed=seed)] = True
     rows = []
     for b in budgets:
         while labeled.sum() < b:
             fitted = _fit(model, X_pool[labeled], y_pool[labeled])
             if fitted is None:  # one class so far: the model cannot score, so take random rows
-                extra = selection.random_rows(len(y_pool), b - int(labeled.sum()), seed=seed, labeled=labeled)
+                extra = active_learning.random_rows(len(y_pool), b - int(labeled.sum()), seed=seed, labeled=labeled)
             else:
                 proba = fitted.predict_proba(X_pool)
                 predicted = np.where(labeled, y_pool, fitted.classes_[proba.argmax(axis=1)])
                 step = min(b - int(labeled.sum()), max(initial, int(growth * labeled.sum())))
-                extra = selection.select(strategy, step, embeddings=X_pool, probabilities=proba, seed=seed,
+                extra = active_learning.select(strategy, step, embeddings=X_pool, probabilities=proba, seed=seed,
                                          labels=predicted if strategy == "class_balanced" else None, labeled=labeled)
             labeled[extra] = True
         fitted = _fit(model, X_pool[labeled], y_pool[labeled])
@@ -89,9 +89,9 @@ def data_efficiency(X, y, budgets=BUDGETS, strategies=STRATEGIES, seeds=(0, 1, 2
     budgets = sorted({int(b) for b in budgets})
     if not budgets or budgets[0] < 1:
         raise ValueError(f"budgets are numbers of labels: whole numbers >= 1, not {budgets!r}.")
-    unknown = [s for s in strategies if s not in selection.STRATEGIES]
+    unknown = [s for s in strategies if s not in active_learning.STRATEGIES]
     if unknown:
-        raise ValueError(f"Unknown strategies {unknown}. Fix: use names from {', '.join(selection.STRATEGIES)}.")
+        raise ValueError(f"Unknown strategies {unknown}. Fix: use names from {', '.join(active_learning.STRATEGIES)}.")
     pool_size = len(y) - int(np.ceil(test_size * len(y)))
     if budgets[-1] > pool_size:
         raise ValueError(f"The largest budget ({budgets[-1]:,}) exceeds the unlabeled pool ({pool_size:,} rows after "

@@ -22,8 +22,7 @@ from bson import ObjectId
 from statsmodels.stats.proportion import proportion_confint
 
 from sda2 import store
-from sda2.curation import annotations, audit, edits, saved_thresholds
-from sda2.curation import queue as lq
+from sda2.curation import annotations, audit, edits, queue as lq, saved_thresholds
 
 TAG = "auto_label"
 CONFIDENCE_FIELD = "auto_label_confidence"
@@ -75,7 +74,7 @@ def _candidates(dataset, pred_field: str, gt_field: str, thresholds: dict | None
     thresholds = load_thresholds(dataset) if thresholds is None else {str(c): float(t) for c, t in thresholds.items()}
     if not thresholds:
         raise ValueError(f"{root.name!r} has no per-class confidence thresholds. Fix: choose and save them on the "
-                         "Evaluation page (sda2.evaluation.save_thresholds), or pass thresholds={class: value}.")
+                         "Evaluation page (sda2.explore.evaluation.save_thresholds), or pass thresholds={class: value}.")
     frame = pd.DataFrame({"sample_id": dataset.values("id"), "label": dataset.values(f"{gt_field}.label"),
                           "predicted": dataset.values(f"{pred_field}.label"),
                           "confidence": dataset.values(f"{pred_field}.confidence"),

@@ -21,8 +21,7 @@ import pandas as pd
 from bson import ObjectId
 
 from sda2 import store
-from sda2.curation import audit, edits
-from sda2.curation import queue as lq
+from sda2.curation import audit, edits, queue as lq
 
 ACTIONS = ("relabel", "tag", "untag", "mark", "unmark", "exclude", "include", "queue", "accept")
 TARGET_PRECISION = 0.95  # batch accept recommends the lowest confidence whose accepted suggestions reach this
@@ -191,12 +190,12 @@ def preview_bulk(dataset_or_name, sample_ids, action: str, value=None, field: st
 def suggestions(dataset_or_view, field: str = "ground_truth") -> pd.DataFrame:
     """The unreviewed label suspects of a dataset or view with the confidence of their suggested label:
     sample_id, label, suggested_label, confidence (the stored calibrated probability), most confident first."""
-    from sda2.curation import views
+    from sda2.curation import queries
 
     collection = store.as_dataset(dataset_or_view)
-    frame = views.suspects_frame(views.review_queue(collection), field)
+    frame = queries.suspects_frame(queries.review_queue(collection), field)
     frame = frame[frame["suggested_label"].notna() & (frame["suggested_label"] != frame["label"])]
-    stored = views.probabilities(collection._root_dataset, frame["sample_id"]) if len(frame) else None
+    stored = queries.probabilities(collection._root_dataset, frame["sample_id"]) if len(frame) else None
     if stored is None:
         confidence = [float("nan")] * len(frame)
     else:

@@ -465,7 +465,7 @@ def review(dataset, sample_id, decision: str, annotator: str, new_label=None, ex
 def resolve_group(dataset, member_ids, keep_ids, annotator: str, reason: str = "") -> BatchResult:
     """Settle a duplicate group as one batch: members not in ``keep_ids`` are marked excluded, all reviewed.
 
-    Exclusion is a mark, not a deletion: :func:`sda2.curation.views.training_view` leaves them out.
+    Exclusion is a mark, not a deletion: :func:`sda2.curation.queries.training_view` leaves them out.
     """
     members, keep = _object_ids(member_ids), set(_object_ids(keep_ids))
     if not keep <= set(members):

@@ -23,7 +23,8 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 from statsmodels.stats.proportion import proportion_confint
 
-from sda2 import evaluation, quality, store
+from sda2 import store
+from sda2.explore import evaluation, labeler_quality
 from sda2.analysis import evaluation as metrics
 from sda2.curation import audit, queue, releases
 from sda2.report import figures
@@ -172,7 +173,7 @@ def _labeling(report: Report, dataset, info, kept, log) -> str:
         report.facts["agreement"] = None
     else:
         parts.append(_table(queues[["name", "mode", "items", "labels_per_sample", "done", "disputed", "open"]]))
-        agreement = quality.agreement_report(dataset, adjudication_limit=0)
+        agreement = labeler_quality.agreement_report(dataset, adjudication_limit=0)
         report.facts["agreement"] = agreement
         parts.append(f"<p>{esc(agreement.summary())}</p>")
         if not agreement.empty:
@@ -181,7 +182,7 @@ def _labeling(report: Report, dataset, info, kept, log) -> str:
                          f"({', '.join(esc(a) for a in agreement.annotators)}) on {agreement.samples:,} samples: "
                          f"{per_item:.2f} answers per item.</p><h3>Agreement per class</h3>"
                          + _table(agreement.per_class) + "<h3>Labelers</h3>" + _table(agreement.labelers))
-            eff = quality.efficiency_report(dataset)
+            eff = labeler_quality.efficiency_report(dataset)
             if not eff.empty:
                 parts.append("<h3>Throughput</h3>" + _table(eff.labelers))
     reviewed = kept["tags"].map(lambda t: "reviewed" in t)

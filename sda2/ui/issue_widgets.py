@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from sda2 import samples
-from sda2.curation import views
+from sda2.explore import browse
+from sda2.curation import queries
 from sda2.issues.base import score_field
 from sda2.issues.find import find_issues
 from sda2.ui import sample_grid
@@ -63,7 +63,7 @@ def check_list(dataset, overview: pd.DataFrame, annotator: str) -> None:
 def flagged_samples(context, name: str) -> None:
     """The samples check ``name`` flags, lowest score first, as thumbnails captioned with their score."""
     try:
-        view = views.issue_view(context.view(), name)
+        view = queries.issue_view(context.view(), name)
     except ValueError as exc:
         st.info(md(str(exc)))
         return
@@ -75,5 +75,5 @@ def flagged_samples(context, name: str) -> None:
     page = st.number_input(f"Page (of {pages})", 1, pages, key=f"issue_page_{name}") if pages > 1 else 1
     skip = (page - 1) * PAGE_SIZE
     st.caption(md(f"{total:,} flagged samples, lowest {score_field(name)} (most likely an issue) first."))
-    rows = samples.page_rows(view, context.label_field, context.prediction_field, skip=skip, limit=PAGE_SIZE)
+    rows = browse.page_rows(view, context.label_field, context.prediction_field, skip=skip, limit=PAGE_SIZE)
     sample_grid.sample_grid(rows, skip=skip, sort_by=score_field(name), key=f"issue_{name}")

@@ -18,10 +18,10 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from sda2 import quality, store
+from sda2 import store
 from sda2.curation import queue as lq
-from sda2.ui import review_widgets as rw
-from sda2.ui import thumbnails
+from sda2.explore import labeler_quality
+from sda2.ui import review_widgets as rw, thumbnails
 from sda2.ui.safe_text import escape_figure, md
 
 RESERVED_KEYS = {"c", "r"}  # Streamlit keeps these for itself
@@ -333,9 +333,9 @@ def adjudication(dataset, queue: str, annotator: str, key: str = "adjudicate", c
     """Items whose answers disagree (or whose label changed meanwhile) that ``annotator`` may settle, and a form to
     settle one. Adjudication is a separate role: items the annotator answered, or that are still open in a queue,
     are not shown (all are to a curator: ``curator``, by default whether SDA2_CURATORS names the annotator)."""
-    curator = quality.is_curator(annotator) if curator is None else curator
+    curator = labeler_quality.is_curator(annotator) if curator is None else curator
     everything = len(lq.disagreements(dataset, queue))
-    frame = quality.adjudication_items(dataset, queue, annotator, curator)
+    frame = labeler_quality.adjudication_items(dataset, queue, annotator, curator)
     if frame.empty:
         st.caption("No disagreements: every item with all its answers was settled." if not everything else
                    f"{everything:,} item(s) await adjudication, none of them by you: you answered them (adjudication "
@@ -358,7 +358,7 @@ def adjudication(dataset, queue: str, annotator: str, key: str = "adjudicate", c
     label = b.selectbox("Label", choices, key=f"{key}_label_{sample_id}",
                         format_func=lambda c: f"{c} (answered)" if c in answered else str(c))
     c.button("Settle", key=f"{key}_go", type="primary", on_click=rw.apply,
-             args=(quality.adjudicate, dataset, queue, sample_id, label, annotator),
+             args=(labeler_quality.adjudicate, dataset, queue, sample_id, label, annotator),
              kwargs={"curator": curator, "success": f"Settled {sample_id} as {label}."})
 
 

@@ -16,7 +16,7 @@ import streamlit as st
 from plotly.colors import qualitative
 
 from sda2.compute import projection
-from sda2.map_data import map_frame
+from sda2.explore.map_frame import map_frame
 from sda2.ui import thumbnails
 from sda2.ui.safe_text import escape_figure, plot
 
@@ -31,7 +31,7 @@ GRID_LIMIT = 60
 
 
 def color_options(frame: pd.DataFrame) -> list[str]:
-    """What the map can be coloured by, given the columns of a :func:`sda2.map_data.map_frame`."""
+    """What the map can be coloured by, given the columns of a :func:`sda2.explore.map_frame.map_frame`."""
     has_prediction = frame["prediction"].notna().any()
     options = [GROUND_TRUTH]
     if has_prediction:

@@ -10,7 +10,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from sda2 import fiftyone_app, samples, store
+from sda2 import store
+from sda2.explore import browse, fiftyone_app
 from sda2.ui import thumbnails
 from sda2.ui.safe_text import escape_figure, md
 
@@ -31,12 +32,12 @@ def _choices(dataset_name: str, label_field: str, prediction_field: str | None, 
     predicted = store.classes(ds, prediction_field) if prediction_field else []
     extra = sorted(set(predicted) - set(given))
     return {"classes": given, "predicted": given + extra,
-            "tags": samples.sample_tags(ds), "numeric": samples.numeric_fields(ds)}
+            "tags": browse.sample_tags(ds), "numeric": browse.numeric_fields(ds)}
 
 
 @st.cache_data(ttl=30, show_spinner=False)
 def _bounds(dataset_name: str, path: str, n_samples: int) -> tuple[float, float] | None:
-    return samples.field_range(dataset_name, path)
+    return browse.field_range(dataset_name, path)
 
 
 def filter_controls(context) -> dict:
@@ -214,7 +215,7 @@ def _prediction_summary(context, row: pd.Series) -> None:
     if correct is not None and not pd.isna(correct):
         st.badge("Correct" if correct else "Incorrect", color="green" if correct else "red",
                  icon=":material/check_circle:" if correct else ":material/cancel:")
-    probabilities = samples.class_probabilities(context.dataset(), row["id"], context.prediction_field,
+    probabilities = browse.class_probabilities(context.dataset(), row["id"], context.prediction_field,
                                                 context.label_field)
     if len(probabilities):
         st.plotly_chart(probability_figure(probabilities, given),
@@ -237,7 +238,7 @@ def sample_detail(context, rows: pd.DataFrame, sample_id: str, app_port: int | N
              width="stretch")
     if context.prediction_field:
         _prediction_summary(context, row)
-    fields = samples.sample_fields(context.dataset(), sample_id)
+    fields = browse.sample_fields(context.dataset(), sample_id)
     table = pd.DataFrame({"field": list(fields), "value": [_short(v) for v in fields.values()]})
     st.dataframe(table, hide_index=True, width="stretch", key="samples_fields",
                  height=min(38 + 35 * len(table), 420))
@@ -272,7 +273,7 @@ def fiftyone_app_controls(view, dataset_name: str, port: int | None = None) -> i
         return port
     with st.popover("FiftyOne App", icon=":material/open_in_new:"):
         st.markdown(f"No FiftyOne App answers at 127.0.0.1:{port}. Start one here, or in a terminal:")
-        st.code(f"python -m sda2.fiftyone_app --port {port}", language="bash")
+        st.code(f"python -m sda2.explore.fiftyone_app --port {port}", language="bash")
         if st.button("Start the FiftyOne App", key="samples_start_app"):
             with st.spinner("Starting the FiftyOne App (about 10–30 s)…"):
                 try:
@@ -310,7 +311,7 @@ def similar_section(context, k_default: int = 24) -> list[str]:
         st.error(md(exc.args[0] if exc.args else exc))
         return []
     ds = context.dataset()
-    rows = samples.page_rows(ds.select(list(found["id"]), ordered=True), context.label_field,
+    rows = browse.page_rows(ds.select(list(found["id"]), ordered=True), context.label_field,
                              context.prediction_field, limit=max(1, len(found)))
     rows = rows.merge(found[["id", "similarity"]], on="id", how="left")
     st.caption(f"The {len(found):,} samples nearest to {md(sample_id)} on {md(repr(key))} (cosine similarity), "

@@ -65,7 +65,7 @@ def _as_tuple(value) -> tuple:
 
 
 def overlay_from_row(row: pd.Series | dict) -> Overlay:
-    """The overlay for one row of :func:`sda2.samples.page_rows`."""
+    """The overlay for one row of :func:`sda2.explore.browse.page_rows`."""
     row = dict(row)
     labels = tuple(str(v) for v in _as_tuple(row.get("label")) if v is not None)
     has_prediction = "prediction" in row
@@ -277,7 +277,7 @@ def thumbnail(filepath: str, overlay: Overlay = Overlay(), size: int = THUMB_SIZ
 
 
 def thumbnails(rows: pd.DataFrame, size: int = THUMB_SIZE, workers: int = 8) -> list[Path]:
-    """Cached thumbnail paths for the rows of :func:`sda2.samples.page_rows`, rendered in a thread pool."""
+    """Cached thumbnail paths for the rows of :func:`sda2.explore.browse.page_rows`, rendered in a thread pool."""
     jobs = [(row["filepath"], overlay_from_row(row)) for _, row in rows.iterrows()]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(lambda job: thumbnail(job[0], job[1], size), jobs))

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import TEST_DB
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -56,7 +58,7 @@ class AppServer:
 @pytest.fixture(scope="session")
 def app_url(digits, artifacts):
     """URL of the app served by `streamlit run` on a free port, against the test database."""
-    server = AppServer(artifacts / "streamlit.log")
+    server = AppServer(artifacts / f"streamlit_{TEST_DB}.log")
     yield server.url
     server.stop()
 

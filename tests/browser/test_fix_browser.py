@@ -4,7 +4,7 @@ import pytest
 
 from sda2 import store
 from tests.browser.conftest import open_app_as
-from tests.test_page_label_errors import suspects  # noqa: F401  (a fixture: a digits copy with 4 flagged samples)
+from tests.app.test_page_label_errors import suspects  # noqa: F401  (a fixture: a digits copy with 4 flagged samples)
 
 pytestmark = pytest.mark.browser
 

@@ -6,10 +6,11 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import AppServer
+from tests.conftest import TEST_DB
 
 pytestmark = pytest.mark.browser
 
-EMPTY_DB = "sda2_test_empty"
+EMPTY_DB = TEST_DB + "_empty"
 APP = Path(__file__).resolve().parents[2] / "app.py"
 
 

@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 import pytest
+from tests.conftest import TEST_DB
 
 
 def run_python(code: str, crash_at: str | None = None, crash_after: int = 0, timeout: float = 300,
@@ -18,7 +19,7 @@ def run_python(code: str, crash_at: str | None = None, crash_after: int = 0, tim
     if crash_at:
         full_env["SDA2_CRASH_AT"] = crash_at
         full_env["SDA2_CRASH_AFTER"] = str(crash_after)
-    prelude = "import os\nos.environ['FIFTYONE_DATABASE_NAME'] = 'sda2_test'\n"
+    prelude = f"import os\nos.environ['FIFTYONE_DATABASE_NAME'] = {TEST_DB!r}\n"
     return subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code)], env=full_env,
                           capture_output=True, text=True, timeout=timeout)
 

@@ -3,7 +3,7 @@
 ``detect_label_issues`` and ``detect_duplicates`` record a pending FiftyOne run before writing and
 complete it after. A real subprocess is killed with SIGKILL between write batches or after the last field;
 a fresh process then opens the dataset: the half-written fields are gone (values and schema), the run is
-gone, pages' check (``views.has_fields``) says "not computed", and a recompute works.
+gone, pages' check (``queries.has_fields``) says "not computed", and a recompute works.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from PIL import Image
 
 from sda2 import arrays, runs, store
 from sda2.compute import duplicates, label_issues
-from sda2.curation import views
+from sda2.curation import queries
 from sda2.ingest import Record, writer
 from tests.faults.conftest import run_killed, run_python
 
@@ -39,7 +39,7 @@ AFTER_RESTART = """
 import json
 from sda2 import runs, store
 from sda2.compute import duplicates, label_issues
-from sda2.curation import views
+from sda2.curation import queries
 ds = store.open_dataset({name!r})
 fields = list(label_issues.FIELDS) + list(duplicates.FIELDS)
 print("RESULT" + json.dumps({{
@@ -47,8 +47,8 @@ print("RESULT" + json.dumps({{
     "schema": sorted(set(fields) & set(ds.get_field_schema())),
     "runs": {{key: runs.state(ds, key) for key in (label_issues.RUN_KEY, duplicates.RUN_KEY)}},
     "info": sorted(set(ds.info) & {{label_issues.RUN_KEY, duplicates.RUN_KEY}}),
-    "label_issues_shown": views.has_fields(ds, views.LABEL_ISSUE_FIELDS),
-    "duplicates_shown": views.has_fields(ds, views.DUPLICATE_FIELDS)}}))
+    "label_issues_shown": queries.has_fields(ds, queries.LABEL_ISSUE_FIELDS),
+    "duplicates_shown": queries.has_fields(ds, queries.DUPLICATE_FIELDS)}}))
 """
 
 
@@ -93,7 +93,7 @@ def test_write_back_killed_midway_is_cleared_on_the_next_open(scored, what, poin
     run_killed(COMPUTE.format(name=scored.name, what=what), point)
     key = label_issues.RUN_KEY if what == "label_issues" else duplicates.RUN_KEY
     assert runs.state(scored, key) == "interrupted"  # the run says so before anyone recovers
-    assert not views.has_fields(store.open_dataset(scored.name), views.LABEL_ISSUE_FIELDS + views.DUPLICATE_FIELDS)
+    assert not queries.has_fields(store.open_dataset(scored.name), queries.LABEL_ISSUE_FIELDS + queries.DUPLICATE_FIELDS)
     _nothing_left(_after_restart(scored.name))
 
 

@@ -12,14 +12,14 @@ import time
 from sda2 import store
 from sda2.curation import audit
 from tests.faults.audit_check import check, snapshot
-from tests.conftest import private_copy
+from tests.conftest import TEST_DB, private_copy
 
 PROCESSES, ROUNDS, SAMPLES, PER_CALL = 3, 15, 24, 8
 
 WORKER = """
 import os, json, random, time
 from bson import ObjectId
-os.environ['FIFTYONE_DATABASE_NAME'] = 'sda2_test'
+os.environ['FIFTYONE_DATABASE_NAME'] = {TEST_DB!r}
 import sda2
 from sda2.curation import edits
 ds = sda2.open_dataset({name!r})
@@ -53,7 +53,7 @@ def test_three_processes_racing_on_overlapping_samples(digits, dataset_name, art
     start_at = time.time() + 8  # all three start writing at the same instant
     env = {**os.environ, "START_AT": str(start_at)}
     env.pop("SDA2_CRASH_AT", None)
-    code = {who: f"ROUNDS, PER_CALL = {ROUNDS}, {PER_CALL}\n" + textwrap.dedent(WORKER).format(
+    code = {who: f"ROUNDS, PER_CALL = {ROUNDS}, {PER_CALL}\n" + textwrap.dedent(WORKER).format(TEST_DB=TEST_DB, 
         name=dataset_name, who=who, seed=k) for k, who in enumerate(["alice", "bob", "carol"][:PROCESSES])}
     procs = {who: subprocess.Popen([sys.executable, "-c", c], env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True) for who, c in code.items()}

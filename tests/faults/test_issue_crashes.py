@@ -17,7 +17,7 @@ print("finished")
 AFTER = """
 import json
 from sda2 import store
-from sda2.curation import views
+from sda2.curation import queries
 from sda2.issues import writer
 ds = store.open_dataset({name!r})
 fields = ["is_dark_issue", "dark_score", "is_grayscale_issue", "grayscale_score"]
@@ -25,7 +25,7 @@ print("RESULT" + json.dumps({{
     "written": {{f: ds._sample_collection.count_documents({{f: {{"$exists": True}}}}) for f in fields}},
     "schema": sorted(set(fields) & set(ds.get_field_schema())),
     "status": {{n: writer.status(ds, n) for n in ("dark", "grayscale")}},
-    "shown": views.has_fields(ds, ["is_dark_issue", "dark_score"])}}))
+    "shown": queries.has_fields(ds, ["is_dark_issue", "dark_score"])}}))
 """
 
 

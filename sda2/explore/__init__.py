@@ -1,0 +1,1 @@
+"""Explore: read a dataset for the See step: overview counts, browsing, evaluation, the map, the FiftyOne App."""
