@@ -3,8 +3,9 @@ deletion: training and export views leave excluded samples out). Cross-split gro
 
 import streamlit as st
 
+import sda2
 from sda2.curation import edits, queries
-from sda2.ui import review_widgets as rw
+from sda2.ui import review_widgets as rw, run_status
 
 GROUPS_PER_PAGE = 5
 
@@ -17,6 +18,7 @@ if not queries.has_fields(dataset, queries.DUPLICATE_FIELDS):
     rw.check_empty_state(dataset, "duplicates", "near_duplicate", queries.DUPLICATE_FIELDS, context.annotator)
     st.stop()
 
+run_status.stale_note(dataset, "duplicate_group", lambda: sda2.find_issues(dataset, ["near_duplicate"], annotator=context.annotator, progress=False))  # noqa: E501
 members = queries.duplicate_groups(context.view())
 groups = members.groupby("duplicate_group", sort=False)
 summary = groups.agg(resolved=("resolved", "all"), crosses=("crosses_split", "any"))

@@ -4,7 +4,7 @@ import streamlit as st
 
 from sda2.compute import projection
 from sda2.curation import saved_views
-from sda2.ui import bulk_widgets, map_figures
+from sda2.ui import bulk_widgets, map_figures, run_status
 from sda2.ui.safe_text import md
 
 context = st.session_state["context"]
@@ -36,6 +36,7 @@ if status != "current":
     if status == "missing":
         st.stop()
 
+run_status.stale_note(context.dataset_name, projection.map_key(key), lambda: projection.compute_map(context.dataset_name, key, force=True, progress=False))  # noqa: E501
 frame = map_figures.frame_for(context, key)
 color_by = controls[1].selectbox("Colour by", map_figures.color_options(frame), key="map_color_by")
 info = projection.map_info(context.dataset_name, key)

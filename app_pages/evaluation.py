@@ -4,8 +4,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from sda2.explore import evaluation
+from sda2.compute.finetune import recommended_model
 from sda2.compute.predictions import compute_predictions, import_predictions_file, prediction_record
-from sda2.ui import bulk_widgets, evaluation_figures as figs
+from sda2.ui import bulk_widgets, evaluation_figures as figs, run_status
 from sda2.ui.safe_text import escape_figure, md, plot, unplot
 
 GRID = 24  # images shown for a confusion cell
@@ -54,6 +55,12 @@ def run_report() -> None:
                       "reason": [e["reason"] for e in excluded]}, hide_index=True, key="excluded_samples")
     for note in record.get("notes") or []:
         st.caption(md(note))
+    if record.get("pipeline"):
+        made = (f"fine-tuned EfficientNet-Lite0 at {record.get('input_size')} px, {record.get('epochs')} epochs"
+                if record["pipeline"] == "finetune" else f"a classifier on {record.get('embeddings')}")
+        accuracy = f", out-of-fold accuracy {record['accuracy']:.1%}" if record.get("accuracy") is not None else ""
+        st.caption(md(f"Predictions by the {record['pipeline']} model ({made}, {record.get('folds')} folds, "
+                      f"{record.get('seconds', 0):,.0f} s{accuracy}); {record.get('chosen_because', '')}."))
 
 
 if not evaluation.has_predictions(name, pred_field):
@@ -61,10 +68,18 @@ if not evaluation.has_predictions(name, pred_field):
             "model (logistic regression on image embeddings, 5 folds) that never saw its label, calibrated by "
             "temperature scaling. Pixel embeddings are computed first if the dataset has none. Or import your own "
             "model's predictions below.")
+    best = recommended_model()[0]
+    choices = {None: f"Recommended for this machine ({best})",
+               "frozen": "Frozen features: a classifier on image embeddings (fast preview, minutes on CPU)",
+               "finetune": "Fine-tune EfficientNet-Lite0 per fold (with a GPU; about 5 minutes on CPU)",
+               "fused": "Fused: fine-tuned + frozen features + kNN label agreement (the most accurate, slowest)"}
+    chosen = st.radio("Model", list(choices), format_func=lambda c: md(choices[c]), key="predictions_model")
     if st.button("Compute predictions", key="compute_predictions", type="primary"):
-        with st.status("Computing embeddings (if missing) and 5-fold out-of-fold predictions…", expanded=True) as box:
+        with st.status(f"Computing out-of-fold predictions ({chosen or best})…", expanded=True) as box:
+            bar = st.progress(0.0, text="Starting…")
             try:
-                report = compute_predictions(name, gt_field=gt_field)
+                report = compute_predictions(name, gt_field=gt_field, model=chosen,
+                                             progress=lambda p: bar.progress(p.fraction, text=md(p.text)))
             except (ValueError, KeyError) as exc:
                 box.update(label="Could not compute predictions", state="error")
                 st.error(md(str(exc)))
@@ -77,6 +92,7 @@ if not evaluation.has_predictions(name, pred_field):
     st.stop()
 
 run_report()
+run_status.stale_note(name, pred_field, lambda: compute_predictions(name, gt_field=gt_field, pred_field=pred_field))
 import_box()
 
 ev = evaluation.evaluate(name, pred_field, gt_field, context.split)

@@ -2,10 +2,11 @@
 
 import streamlit as st
 
+import sda2
 from sda2 import store
 from sda2.compute.predictions import flag_trust
 from sda2.curation import edits, queries
-from sda2.ui import batch_accept, review_widgets as rw
+from sda2.ui import batch_accept, review_widgets as rw, run_status
 from sda2.ui.safe_text import md
 
 context = st.session_state["context"]
@@ -21,6 +22,7 @@ if not queries.has_fields(dataset, queries.LABEL_ISSUE_FIELDS):
 
 trust = flag_trust(dataset, context.label_field, context.prediction_field or "predictions")
 rw.trust_header(trust)
+run_status.stale_note(dataset, "is_label_issue", lambda: sda2.detect_label_issues(dataset, context.label_field, context.prediction_field or "predictions"))  # noqa: E501
 rw.progress_metrics(queries.review_progress(dataset, context.label_field))
 queue = queries.suspects_frame(queries.review_queue(context.view()), context.label_field, limit=50)
 top, undo_col = st.columns([5, 1])

@@ -6,9 +6,9 @@ named in SDA2_CURATORS, see everything)."""
 
 import streamlit as st
 
-from sda2.explore import labeler_quality
+from sda2.explore import labeler_quality, team_figures
 from sda2.analysis.agreement import landis_koch
-from sda2.ui import quality_figures as qf
+from sda2.ui import consensus_widgets as cw, gold_widgets as gw, quality_figures as qf, review_stage_widgets as rsw
 from sda2.ui.safe_text import md
 
 context = st.session_state["context"]
@@ -109,3 +109,14 @@ with adjudication_tab:
         st.dataframe(table, hide_index=True)
         st.download_button("Download the list (CSV)", table.to_csv(index=False), file_name="adjudication.csv",
                            key="adjudication_csv")
+
+st.header("Gold items and the review stage")  # the figures a client asks for: gold accuracy, reviewed, rejected
+team = team_figures.team_figures(dataset)
+gold_tab, review_tab = st.tabs(["Gold accuracy", "Review stage"])
+with gold_tab:
+    gw.gold_section(team)
+with review_tab:
+    rsw.review_section(team)
+
+st.header("Consensus and plan")  # aggregation method, labelers' estimated accuracy, the cheapest plan for a target
+cw.consensus_section(records)

@@ -55,11 +55,12 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     mode = _mode(args)
     if args.source == "folder":
         report = ingest.import_folder(args.root, _default_name(args, Path(args.root).resolve().name), mode,
-                                      layout=args.layout, classes=args.classes)
+                                      layout=args.layout, classes=args.classes, unlabeled=args.unlabeled)
     elif args.source == "table":
         report = ingest.import_table(args.path, _default_name(args, Path(args.path).stem), mode,
                                      filepath_col=args.filepath_col, label_col=args.label_col, tags_col=args.tags_col,
-                                     split_col=args.split_col, base_dir=args.base_dir, classes=args.classes)
+                                     split_col=args.split_col, base_dir=args.base_dir, classes=args.classes,
+                                     unlabeled=args.unlabeled)
     elif args.source == "coco":
         report = ingest.import_coco(args.json, _default_name(args, Path(args.json).stem), args.images_dir, mode)
     elif args.source == "mnist":
@@ -93,6 +94,28 @@ def _cmd_delete(args: argparse.Namespace) -> int:
 
     store.delete_dataset(args.name)
     print(f"Deleted dataset {args.name!r}.")
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from sda2 import store
+    from sda2.curation import class_schema
+
+    dataset = store.open_dataset(args.name)
+    if args.file:
+        schema = class_schema.set_class_schema(dataset, args.file, args.by or os.environ.get("USER") or "cli",
+                                                note=args.note or "")
+        print(f"{args.name}: class schema v{schema.version} saved ({len(schema.classes):,} classes, "
+              f"{'multi-label' if schema.multi_label else 'single-label'}).")
+    else:
+        schema = class_schema.class_schema(dataset)
+        if schema is None:
+            print(f"{args.name}: no class schema yet. Fix: sda2 schema {args.name} --file schema.yaml")
+            return 1
+        print(f"{args.name}: class schema v{schema.version} "
+              f"({'multi-label' if schema.multi_label else 'single-label'})")
+    for spec in schema.classes:
+        print(f"  {spec.key or '-'}  {spec.name}" + (f": {spec.description}" if spec.description else ""))
     return 0
 
 
@@ -182,6 +205,65 @@ def _add_hand_off(sub) -> None:
     report.set_defaults(func=_cmd_report)
 
 
+def _cmd_account(args: argparse.Namespace) -> int:
+    from sda2 import accounts
+
+    if args.action == "list":
+        table = accounts.list_accounts()
+        if table.empty:
+            print("No accounts yet. Add the first admin with `sda2 account add NAME --role admin`.")
+        for row in table.itertuples():
+            print(f"{row.name}\t{row.role}\t{'disabled' if row.disabled else 'enabled'}\t{row.email or '-'}")
+        return 0
+    if args.action == "disable":
+        print(f"Disabled {accounts.disable_account(args.name).name!r}: it can no longer sign in.")
+        return 0
+    if args.action == "enable":
+        print(f"Enabled {accounts.enable_account(args.name).name!r}.")
+        return 0
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif args.no_password:
+        password = None
+    else:
+        import getpass
+
+        password = getpass.getpass(f"Password for {args.name}: ")
+        if getpass.getpass("Again: ") != password:
+            raise ValueError("The two passwords differ. Fix: type the same password twice.")
+    account = accounts.create_account(args.name, args.role, password, args.email,
+                                      created_by=os.environ.get("USER") or "cli")
+    print(f"Added {account.name!r} ({account.role}){' with email ' + account.email if account.email else ''}.")
+    return 0
+
+
+def _account_name(text: str) -> str:
+    """argparse type of an account name (any language's letters; see sda2.names.validate_person_name)."""
+    try:
+        return names.validate_person_name(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_account(sub) -> None:
+    account = sub.add_parser("account", help="team mode's accounts (SDA2_TEAM=1): add, list, disable, enable",
+                             description="Accounts for team mode (SDA2_TEAM=1): roles admin, curator, reviewer, "
+                                         "labeler; passwords are stored as argon2 hashes only.")
+    actions = account.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="add an account (asks for the password, or reads it with --password-stdin)")
+    add.add_argument("name", type=_account_name, help="the account's name (letters of any language, e.g. 김민지)")
+    add.add_argument("--role", required=True, choices=["admin", "curator", "reviewer", "labeler"])
+    add.add_argument("--email", help="email for single sign-on (OIDC via .streamlit/secrets.toml [auth])")
+    how = add.add_mutually_exclusive_group()
+    how.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    how.add_argument("--no-password", action="store_true", help="single sign-on only (needs --email)")
+    actions.add_parser("list", help="list the accounts")
+    for name, text in (("disable", "disable an account (it can no longer sign in)"), ("enable", "enable it again")):
+        parser = actions.add_parser(name, help=text)
+        parser.add_argument("name", help="the account's name")
+    account.set_defaults(func=_cmd_account)
+
+
 def _dataset_name(text: str) -> str:
     """argparse type of a dataset name: refused at parse time with the pattern and the fix."""
     try:
@@ -229,6 +311,8 @@ def _add_ingest(sub) -> None:
     folder.add_argument("root", help="the folder holding one sub-folder per class (or per split)")
     folder.add_argument("--layout", choices=["auto", "class", "split"], default="auto",
                         help="folder layout (default: detected)")
+    folder.add_argument("--unlabeled", action="store_true",
+                        help="import every image under ROOT (any folders, loose images too) without a label")
     _add_classes_flag(folder)
 
     table = source("table", "a CSV or Parquet table: image path, label (or tags), optional split, extra columns",
@@ -239,6 +323,8 @@ def _add_ingest(sub) -> None:
     table.add_argument("--tags-col", help="column of tags separated by | or ; (multi-label; replaces --label-col)")
     table.add_argument("--split-col", default="split", help="column of split names, if present (default split)")
     table.add_argument("--base-dir", help="folder that relative paths start from (default: the table's folder)")
+    table.add_argument("--unlabeled", action="store_true",
+                       help="import rows with an empty label (or no label column) without a label")
     _add_classes_flag(table)
 
     coco = source("coco", "COCO detection JSON (boxes become Detections)", "the JSON file's name")
@@ -283,6 +369,14 @@ def build_parser() -> argparse.ArgumentParser:
     delete.set_defaults(func=_cmd_delete)
 
     _add_hand_off(sub)
+    _add_account(sub)
+
+    schema = sub.add_parser("schema", help="show a dataset's class schema, or save one from a YAML/JSON file")
+    schema.add_argument("name", type=_dataset_name, help="the dataset's name")
+    schema.add_argument("--file", help="a .yaml or .json file: multi_label and classes (name, description, key)")
+    schema.add_argument("--note", help="what changed, saved with the new version")
+    schema.add_argument("--by", help="who saves it (default: $USER)")
+    schema.set_defaults(func=_cmd_schema)
 
     doctor = sub.add_parser("doctor", help="find (and with --repair, repair) what killed processes left unfinished",
                             description="List hidden datasets of killed imports, appends, compute runs, stuck "

@@ -25,8 +25,8 @@ PATTERN = ("1-100 characters: letters (any language), digits, spaces, '_', '-' a
            "Latin letter or digit; starting with a letter, digit or '_'; no '..', '/', '\\' or control characters")
 
 
-def _problem(name) -> str | None:
-    """What is wrong with ``name`` as a dataset name, or None when it is a good one."""
+def _problem(name, need_latin: bool = True) -> str | None:
+    """What is wrong with ``name`` as a dataset name (as a person's name: ``need_latin=False``), or None."""
     if not isinstance(name, str):
         return f"is a {type(name).__name__}, not text"
     if not name:
@@ -52,7 +52,7 @@ def _problem(name) -> str | None:
     for char in name:
         if not (char.isalnum() or char in PUNCTUATION or unicodedata.category(char).startswith("M")):
             return f"contains {char!r} ({_char_name(char)}), which a dataset name may not hold"
-    if not any(char.isascii() and char.isalnum() for char in name):
+    if need_latin and not any(char.isascii() and char.isalnum() for char in name):
         return ("has no Latin letter or digit (a-z, 0-9), from which FiftyOne makes the dataset's URL name; "
                 "add one, e.g. 'cats 고양이' or '고양이-1'")
     return None
@@ -74,4 +74,15 @@ def validate_dataset_name(name) -> str:
         shown = repr(name) if not isinstance(name, str) or len(name) <= 120 else repr(name[:120] + "…")
         raise ValueError(f"Invalid dataset name {shown}: it {problem}. Fix: choose a plain name such as "
                          f"'pets' or 'cats 고양이' ({PATTERN}).")
+    return name
+
+
+def validate_person_name(name) -> str:
+    """``name`` itself when it is a good account name: the dataset pattern, but any language's letters alone do
+    ("김민지", "ana"); else ValueError naming the problem and the fix."""
+    problem = _problem(name, need_latin=False)
+    if problem is not None:
+        shown = repr(name) if not isinstance(name, str) or len(name) <= 120 else repr(name[:120] + "…")
+        raise ValueError(f"Invalid account name {shown}: it {problem}. Fix: choose a plain name such as 'ana' or "
+                         "'김민지' (1-100 characters: letters of any language, digits, spaces, '_', '-' and '.').")
     return name

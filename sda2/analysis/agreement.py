@@ -14,8 +14,8 @@ Every statistic below takes that matrix.
   the per-category kappa (Fleiss' kappa of "this class" vs "any other"). Multi-tag labels ("|"-joined
   sorted tags) count as one category for the whole-label statistics (exact-set agreement); per class,
   each tag is looked at on its own.
-- Consensus: majority vote, and a weighted vote (one-coin Dawid–Skene: each labeler's accuracy and the
-  per-sample class posterior estimated together by EM, optionally with model probabilities as the prior).
+- Consensus: majority vote, and a weighted vote (the sparse EM of :mod:`sda2.analysis.consensus`: each labeler's
+  accuracy and the per-sample class posterior estimated together, optionally with model probabilities as the prior).
 - Each labeler's agreement with the leave-one-out majority of the others, and the samples with the most
   disagreement, for adjudication.
 """
@@ -27,6 +27,8 @@ from itertools import combinations
 
 import numpy as np
 import pandas as pd
+
+from sda2.analysis.consensus import aggregate_answers, answers_from_ratings
 
 TAG_SEP = "|"
 # Landis & Koch (1977): upper bound of each band and its name
@@ -257,61 +259,32 @@ class WeightedVote:
     iterations: int
 
 
-def _prior(ratings: pd.DataFrame, categories: np.ndarray, probabilities: pd.DataFrame | None, floor: float):
-    """Units x categories prior from model probabilities (floored, renormalised), or None without a model."""
-    if probabilities is None:
-        return None
-    model = probabilities.reindex(index=ratings.index, columns=[str(c) for c in categories])
-    bad = ~np.isfinite(probabilities.to_numpy(dtype=float)).all()
-    if bad:
-        raise ValueError("Model probabilities contain NaN or infinite values. Fix: recompute the predictions.")
-    known = model.notna().any(axis=1).to_numpy()
-    prior = np.clip(model.fillna(0.0).to_numpy(dtype=float), floor, None)
-    prior[~known] = 1.0  # samples without a model prediction: no model opinion
-    return prior / prior.sum(1, keepdims=True)
-
-
 def weighted_vote(ratings: pd.DataFrame, probabilities: pd.DataFrame | None = None, max_iter: int = 100,
-                  tol: float = 1e-6, floor: float = 1e-3) -> WeightedVote:
-    """Labeler accuracies and class posteriors by one-coin Dawid–Skene EM, started from the majority vote.
+                  floor: float = 1e-3) -> WeightedVote:
+    """Labeler accuracies and class posteriors by the sparse EM of :func:`sda2.analysis.consensus.aggregate_answers`.
 
-    Each labeler is right with probability ``accuracy`` and otherwise picks any other category uniformly;
-    ``probabilities`` (samples x class names, e.g. a model's out-of-fold probabilities) replace the
-    estimated class shares as each sample's prior, floored at ``floor`` so no label is ruled out.
+    Each labeler is right with a (per-class, shrunk) accuracy and otherwise errs the way the crowd errs;
+    ``probabilities`` (samples x class names, e.g. a model's out-of-fold probabilities) replace the estimated
+    class shares as each sample's prior, floored at ``floor`` so no label is ruled out.
     """
     codes, categories = _encode(ratings)
     k = len(categories)
     if k == 0:
         return WeightedVote(pd.DataFrame(index=ratings.index), pd.Series(dtype=float, name="accuracy"), 0)
-    present = codes >= 0
-    onehot = np.zeros(codes.shape + (k,))
-    u, r = np.nonzero(present)
-    onehot[u, r, codes[u, r]] = 1.0
-    votes = onehot.sum(1)
-    posterior = votes / np.maximum(votes.sum(1, keepdims=True), 1)
-    posterior[votes.sum(1) == 0] = 1.0 / k
-    model = _prior(ratings, categories, probabilities, floor)
-    labeled = present.sum(0)
-    iterations = 0
-    for iterations in range(1, max_iter + 1):
-        correct = np.einsum("urk,uk->r", onehot, posterior)
-        accuracy = (correct + 1) / (labeled + 2)  # Laplace smoothing keeps logs finite
-        prior = model if model is not None else (posterior.sum(0) + 1) / (len(posterior) + k)  # smoothed shares
-        wrong = (1 - accuracy) / max(k - 1, 1)
-        log = np.log(prior) + np.einsum("urk,r->uk", onehot, np.log(accuracy) - np.log(wrong)) \
-            + (present * np.log(wrong)).sum(1, keepdims=True)
-        log -= log.max(1, keepdims=True)
-        new = np.exp(log)
-        new /= new.sum(1, keepdims=True)
-        change = np.abs(new - posterior).max()
-        posterior = new
-        if change < tol:
-            break
-    correct = np.einsum("urk,uk->r", onehot, posterior)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        accuracy = correct / labeled
-    return WeightedVote(pd.DataFrame(posterior, index=ratings.index, columns=categories),
-                        pd.Series(accuracy, index=ratings.columns, name="accuracy"), iterations)
+    answers = answers_from_ratings(ratings.astype(object).where(ratings.isna(), ratings.astype(str)))
+    model = None
+    if probabilities is not None:
+        if not np.isfinite(probabilities.to_numpy(dtype=float)).all():
+            raise ValueError("Model probabilities contain NaN or infinite values. Fix: recompute the predictions.")
+        model = probabilities.rename(columns=str).reindex(columns=[str(c) for c in categories], fill_value=0.0)
+        model = model[model.index.isin(ratings.index)]
+        model = model.where(model.sum(axis=1) > 0, 1.0)  # no mass on any answered class: no model opinion
+    result = aggregate_answers(answers, "sda2", probabilities=model, floor=floor, max_iter=max_iter)
+    posterior = result.posteriors.reindex(index=ratings.index, columns=list(categories)).fillna(1.0 / k)
+    posterior.index.name, posterior.columns.name = ratings.index.name, None
+    accuracy = result.worker_accuracy.reindex(ratings.columns).rename("accuracy")
+    accuracy.index.name = ratings.columns.name
+    return WeightedVote(posterior, accuracy, result.iterations)
 
 
 def _votes_text(row: np.ndarray, names) -> str:

@@ -168,12 +168,11 @@ def _write(dataset, frame: pd.DataFrame) -> None:
         columns[field] = [None if np.isnan(v) else v for v in values] if column.dtype.kind == "f" else values
     summary = {**{k: (v if isinstance(v, (int, float, str)) or v is None else str(v)) for k, v in frame.attrs.items()},
                "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    runs.begin(dataset, RUN_KEY, list(FIELDS), info_key=RUN_KEY, params={"embeddings": summary.get("embeddings")})
+    runs.begin(dataset, RUN_KEY, list(FIELDS), info_key=RUN_KEY, params={"embeddings": summary.get("embeddings")},
+               kind="duplicates")
     write_fields(dataset, frame.index.tolist(), columns)
     faults.point("compute.duplicates.written")
-    dataset.info = {**dataset.info, RUN_KEY: summary}
-    dataset.save()
-    runs.complete(dataset, RUN_KEY, **summary)
+    runs.complete(dataset, RUN_KEY, **summary)  # the summary lives in the run (no longer in dataset.info)
 
 
 def read_duplicate_groups(dataset_or_name, crosses_split_only: bool = False) -> pd.DataFrame:

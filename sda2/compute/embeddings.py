@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
-from sda2 import arrays, store
+from sda2 import arrays, runs, store
 from sda2.compute.effnet import EffNetEmbedder, PixelEmbedder, auto_input_size
 from sda2.ingest.base import Skipped
 
@@ -142,7 +142,8 @@ def compute_embeddings(dataset_or_name, model: str = "effnet_lite0", key: str | 
     sample_ids, paths = collection.values(["id", "filepath"])
     if not sample_ids:
         raise ValueError(f"{name!r} has no samples to embed. Fix: import images first (sda2 ingest).")
-    stored_info = arrays.info(name, key) if arrays.exists(name, key) and not overwrite else None
+    resumable = arrays.exists(name, key) and not overwrite and key not in runs.incomplete_arrays(collection)
+    stored_info = arrays.info(name, key) if resumable else None
     embedder = _embedder(model, input_size, device, stored_info, paths)
     if stored_info:
         stored_ids, stored = arrays.load(name, key)
@@ -165,9 +166,12 @@ def compute_embeddings(dataset_or_name, model: str = "effnet_lite0", key: str | 
             stored_ids, stored = _merge(dataset_ids, [(stored_ids, stored), fresh])
             new_ids.clear()
             new_rows.clear()
-        arrays.save(name, key, stored_ids, stored, kind=KIND, **embedder.info(),
-                    device=getattr(embedder, "device", "cpu"), last_run_seconds=round(time.perf_counter() - start, 2),
-                    skipped=[{"filepath": s.item, "reason": s.reason} for s in skipped[:100]])
+        with runs.recording(collection, runs.array_run_key(key), KIND, arrays=[key], params=embedder.info(),
+                            summary={"samples": len(stored_ids), "skipped": len(skipped)}):
+            arrays.save(name, key, stored_ids, stored, kind=KIND, **embedder.info(),
+                        device=getattr(embedder, "device", "cpu"),
+                        last_run_seconds=round(time.perf_counter() - start, 2),
+                        skipped=[{"filepath": s.item, "reason": s.reason} for s in skipped[:100]])
         last_save = time.perf_counter()
 
     batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
@@ -291,7 +295,10 @@ def import_embeddings(dataset_or_name, source, key: str = "embeddings_user", ids
         raise ValueError(f"{len(unknown):,} ids are not samples of {name!r} (e.g. {unknown[:3].tolist()}). "
                          "Fix: use the ids from dataset.values('id').")
     ids, values = _merge(_dataset_ids(collection), [(ids, matrix)])
-    arrays.save(name, key, ids, values, kind=KIND, model=USER_MODEL, dim=values.shape[1], source=description)
+    with runs.recording(collection, runs.array_run_key(key), KIND, arrays=[key],
+                        params={"model": USER_MODEL, "dim": values.shape[1], "source": description},
+                        summary={"samples": len(ids)}):
+        arrays.save(name, key, ids, values, kind=KIND, model=USER_MODEL, dim=values.shape[1], source=description)
     return Embeddings(name, key, USER_MODEL, ids, values, computed=len(ids), seconds=time.perf_counter() - start)
 
 
@@ -299,7 +306,8 @@ def embedding_keys(dataset_or_name) -> list[str]:
     """Keys of the dataset's stored embeddings, best first (user's own, EfficientNet, pixels; newest first)."""
     name = dataset_or_name if isinstance(dataset_or_name, str) else _name(dataset_or_name)
     infos = [arrays.info(name, k) for k in arrays.list_keys(name)]
-    infos = [i for i in infos if i.get("kind") == KIND]
+    pending = runs.incomplete_arrays(store.as_dataset(name))  # a run being written (or killed) is absent
+    infos = [i for i in infos if i.get("kind") == KIND and i["key"] not in pending]
     infos.sort(key=lambda i: i.get("created_at", ""), reverse=True)
     infos.sort(key=lambda i: _RANK.get(i.get("model"), len(_RANK)))
     return [i["key"] for i in infos]

@@ -132,16 +132,14 @@ def detect_label_issues(dataset_or_name, gt_field: str = "ground_truth", pred_fi
                       "(their fields are cleared).", stacklevel=2)
     if write:
         fields = FIELDS + (("label_hints",) if kind == "detection" else ())
-        runs.begin(dataset, RUN_KEY, fields, info_key=RUN_KEY,
+        runs.begin(dataset, RUN_KEY, fields, info_key=RUN_KEY, kind="label_issues",
                    params={"gt_field": gt_field, "pred_field": pred_field, **options})
         _write(dataset, frame, ids, kind)
         faults.point("compute.label_issues.written")
         summary = {"gt_field": gt_field, "pred_field": pred_field, "kind": kind, "scored": len(frame),
                    "issues": int(frame["is_label_issue"].sum()), "options": {k: str(v) for k, v in options.items()},
                    "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-        dataset.info = {**dataset.info, RUN_KEY: summary}
-        dataset.save()
-        runs.complete(dataset, RUN_KEY, **summary)
+        runs.complete(dataset, RUN_KEY, **summary)  # the summary lives in the run (no longer in dataset.info)
     return frame
 
 

@@ -20,10 +20,13 @@ import pandas as pd
 from scipy.special import expit, softmax
 
 import fiftyone as fo
-from sda2 import arrays, store
+from sda2 import arrays, runs, store
 from sda2.analysis.calibration import Trust, calibrate_out_of_fold, trust_summary
 from sda2.analysis.oof import out_of_fold_multilabel_proba, out_of_fold_proba, small_class_notes
 from sda2.compute.embeddings import compute_embeddings, embedding_keys
+from sda2.compute.finetune import DEFAULT_FOLDS, choose_model, finetune_predictions, fused_proba
+from sda2.compute.run_params import prediction_run_params
+from sda2.label_versions import label_version
 
 MULTILABEL_CUTOFF = 0.5
 ID_COLUMNS = ("id", "sample_id", "filepath")
@@ -43,6 +46,7 @@ class PredictionReport:
     excluded: list[dict] = field(default_factory=list)  # {"sample_id", "filepath", "reason"}: not predicted
     notes: list[str] = field(default_factory=list)  # per-class notes (classes smaller than the folds)
     calibration: dict | None = None  # temperature, ECE before/after, per-class accuracy (see analysis.calibration)
+    model: str = ""  # the pipeline that ran ("frozen", "finetune", "fused"), for out-of-fold runs
 
     def summary(self) -> str:
         """The result in one plain sentence (plus one line per excluded sample group and note)."""
@@ -99,9 +103,13 @@ def _write(dataset, pred_field: str, ids: list[str], proba: np.ndarray, classes:
     """Write the prediction field for ``ids`` (others cleared) and the probability matrix, in bulk."""
     docs = dict(zip(ids, _labels_doc(proba, classes, kind)))
     all_ids = dataset.values("id")
-    dataset.set_values(pred_field, [docs.get(i) for i in all_ids])
-    arrays.save(dataset.name, probabilities_key(pred_field), ids, proba.astype(np.float32),
-                classes=list(classes), field=pred_field, kind=kind, **info)
+    key = probabilities_key(pred_field)
+    with runs.recording(dataset, runs.array_run_key(key), "predictions", [pred_field], [key],
+                        prediction_run_params(dataset, info), info.get("label_version"),
+                        {"accuracy": info.get("accuracy"), "samples": len(ids)}):
+        dataset.set_values(pred_field, [docs.get(i) for i in all_ids])
+        arrays.save(dataset.name, key, ids, proba.astype(np.float32),
+                    classes=list(classes), field=pred_field, kind=kind, **info)
 
 
 def _accuracy(truth: list, proba: np.ndarray, classes: list[str], kind: str) -> float | None:
@@ -157,10 +165,20 @@ def _excluded(dataset, key: str, ids: list[str], missing: np.ndarray) -> list[di
             for i in np.flatnonzero(missing)]
 
 
-def compute_predictions(dataset_or_name, embeddings_key: str | None = None, folds: int = 5,
+def compute_predictions(dataset_or_name, embeddings_key: str | None = None, folds: int | None = None,
                         gt_field: str = "ground_truth", pred_field: str = "predictions", classifier=None,
-                        compute_missing: bool = True, seed: int = 0, calibrate: bool = True) -> PredictionReport:
-    """Out-of-fold predictions from stored embeddings (the best by default; pixels computed first if none exist).
+                        compute_missing: bool = True, seed: int = 0, calibrate: bool = True, model: str | None = None,
+                        time_budget_s: float | None = None, progress=True,
+                        finetune_options: dict | None = None) -> PredictionReport:
+    """Out-of-fold predictions by the recommended pipeline for this machine, or ``model=`` "frozen" / "finetune" /
+    "fused" (:func:`sda2.compute.finetune.recommended_model`: frozen on CPU, fused with a CUDA GPU).
+
+    "frozen": a classifier on stored embeddings (the best; pixels computed first if none exist), 5 folds.
+    "finetune": EfficientNet-Lite0 fine-tuned per fold on the images (:mod:`sda2.compute.finetune`), 3 folds,
+    fitted to ``time_budget_s``. "fused": the geometric mean of finetune, frozen and kNN label agreement on the
+    embeddings (EfficientNet-Lite0 ones computed first if none exist). ``progress`` is True (tqdm),
+    a callback taking ``FinetuneProgress`` or False; ``finetune_options`` go to ``finetune_predictions`` (epochs,
+    frozen_blocks, input_size, device). The report and the stored record say which ran and why.
 
     Samples without embeddings (an image that could not be read) are left out, named in the report's
     ``excluded``, and the rest is predicted. Classes with fewer labeled samples than ``folds`` are kept,
@@ -172,25 +190,45 @@ def compute_predictions(dataset_or_name, embeddings_key: str | None = None, fold
     dataset = store.as_dataset(dataset_or_name)
     kind = _kind(dataset, gt_field)
     check_prediction_field(dataset, pred_field, gt_field)
-    key = _embedding_key(dataset, embeddings_key, compute_missing)
+    chosen, why = choose_model(model if model is not None or embeddings_key is None else "frozen", kind)
+    folds = folds or (5 if chosen == "frozen" else DEFAULT_FOLDS)
     all_ids = dataset.values("id")
-    _, X = arrays.load(dataset.name, key, ids=all_ids)
-    missing = np.isnan(X).any(axis=1)
-    excluded = _excluded(dataset, key, all_ids, missing) if missing.any() else []
-    if missing.all():
-        raise ValueError(f"None of the {len(all_ids):,} samples of {dataset.name!r} has {key!r} embeddings. "
-                         "Fix: compute embeddings again (sda2.compute_embeddings) and check the images can be read.")
-    keep = np.flatnonzero(~missing)
+    tuned, key, excluded = None, None, []
+    keep = np.arange(len(all_ids))
+    if chosen != "frozen":  # finetune, or fused (finetune + frozen + kNN views)
+        tuned = finetune_predictions(dataset, gt_field, folds, time_budget_s, seed=seed, progress=progress,
+                                     **(finetune_options or {}))
+        excluded, folds = tuned.excluded, tuned.folds
+        position = {sid: i for i, sid in enumerate(all_ids)}
+        keep = np.array([position[sid] for sid in tuned.ids], dtype=np.int64)
+    if chosen != "finetune":
+        if chosen == "fused" and embeddings_key is None and not embedding_keys(dataset.name):
+            embeddings_key = compute_embeddings(dataset, model="effnet_lite0", progress=progress is True).key
+        key = _embedding_key(dataset, embeddings_key, compute_missing)
+        _, X = arrays.load(dataset.name, key, ids=all_ids)
+        missing = np.isnan(X).any(axis=1) | ~np.isin(np.arange(len(all_ids)), keep)
+        left_out = {e["sample_id"] for e in excluded}
+        excluded += [e for e in (_excluded(dataset, key, all_ids, missing) if missing.any() else [])
+                     if e["sample_id"] not in left_out]
+        if missing.all():
+            raise ValueError(f"None of the {len(all_ids):,} samples of {dataset.name!r} has {key!r} embeddings. Fix: "
+                             "compute embeddings again (sda2.compute_embeddings) and check the images can be read.")
+        keep = np.flatnonzero(~missing)
+        X = X[keep]
     ids = [all_ids[i] for i in keep]
-    X = X[keep]
     classes = store.classes(dataset, gt_field)
+    version = label_version(dataset)  # read with the labels: edits from here on are "since" this run
     truth_all = _ground_truth(dataset, gt_field, kind)
     truth = [truth_all[i] for i in keep]
     notes: list[str] = []
     calibration = None
     if kind == "classification":
         notes = list(small_class_notes(truth, folds).values())
-        proba, classes = out_of_fold_proba(X, truth, classes, folds=folds, classifier=classifier, seed=seed)
+        if chosen == "fused":
+            proba = fused_proba(tuned, ids, X, truth, classes, folds, seed)
+        else:
+            proba, classes = (tuned.proba, tuned.classes) if tuned else \
+                out_of_fold_proba(X, truth, classes, folds=folds, classifier=classifier, seed=seed)
         if calibrate:
             index = {c: j for j, c in enumerate(classes)}
             codes = np.array([index[t] if t is not None else -1 for t in truth], dtype=np.int64)
@@ -200,10 +238,16 @@ def compute_predictions(dataset_or_name, embeddings_key: str | None = None, fold
         Y = np.array([[c in set(t) for c in classes] for t in truth], dtype=int)
         proba = out_of_fold_multilabel_proba(X, Y, folds=folds, classifier=classifier, seed=seed)
     accuracy = _accuracy(truth, proba, classes, kind)
-    _write(dataset, pred_field, ids, proba, classes, kind, source="out-of-fold", embeddings=key, folds=folds,
-           calibration=calibration, accuracy=accuracy, excluded=excluded[:1000], notes=notes)
-    return PredictionReport(dataset.name, pred_field, f"{folds}-fold out-of-fold on {key!r}", len(ids), classes,
-                            accuracy, time.perf_counter() - start, excluded, notes, calibration)
+    seconds = time.perf_counter() - start
+    made = ({"model": "finetune_effnet_lite0", **tuned.info(), "folds": folds} if tuned else {"folds": folds})
+    _write(dataset, pred_field, ids, proba, classes, kind, source="out-of-fold", embeddings=key,
+           calibration=calibration, accuracy=accuracy, excluded=excluded[:1000], notes=notes, label_version=version,
+           **{"pipeline": chosen, "chosen_because": why, **made, "seconds": round(seconds, 1)})
+    source = (f"{folds}-fold fine-tuned EfficientNet-Lite0 ({tuned.input_size} px, {tuned.frozen_blocks} of 16 blocks "
+              f"frozen, {tuned.epochs} epochs on {tuned.device})" if tuned else f"{folds}-fold out-of-fold on {key!r}")
+    source += f" fused with a classifier and kNN on {key!r}" if chosen == "fused" else ""
+    return PredictionReport(dataset.name, pred_field, f"{source}; model {chosen!r}, {why}", len(ids), classes,
+                            accuracy, seconds, excluded, notes, calibration, model=chosen)
 
 
 def prediction_record(dataset_or_name, pred_field: str = "predictions") -> dict:

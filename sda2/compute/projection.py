@@ -23,7 +23,8 @@ import uuid
 import numpy as np
 from tqdm.auto import tqdm
 
-from sda2 import arrays, store
+from sda2 import arrays, runs, store
+from sda2.label_versions import label_version
 from sda2.compute.embeddings import compute_embeddings, embedding_keys
 
 METHODS = ("umap", "pca")
@@ -123,7 +124,8 @@ def _place(fitted: np.ndarray, fitted_xy: np.ndarray, rest: np.ndarray, progress
 
 def _is_current(dataset_name: str, key: str, wanted: dict, fingerprint: str) -> bool:
     """True when the stored map of ``key`` was made with ``wanted`` from the embeddings of ``fingerprint``."""
-    if not arrays.exists(dataset_name, map_key(key)):
+    if not arrays.exists(dataset_name, map_key(key)) or \
+            map_key(key) in runs.incomplete_arrays(store.as_dataset(dataset_name)):
         return False
     info = arrays.info(dataset_name, map_key(key))
     return info.get("params") == wanted and info.get("embeddings_fingerprint") == fingerprint
@@ -169,12 +171,16 @@ def compute_map(dataset_or_name, embeddings_key: str | None = None, method: str 
         raise ValueError(f"Embeddings {key!r} of {dataset.name!r} have {int(finite.sum())} usable rows; a map needs "
                          "at least 2. Fix: recompute the embeddings (sda2.compute_embeddings).")
     started = time.perf_counter()
+    version = label_version(dataset)
     xy = project(values[finite], method, progress=progress, **options)
     ids = ids[finite]
-    arrays.save(dataset, map_key(key), ids, xy, method=method, params=wanted, embeddings_key=key,
-                embeddings_fingerprint=fingerprint, left_off_nonfinite=int((~finite).sum()),
-                fit_samples=min(len(ids), options["fit_limit"]) if method == "umap" else len(ids),
-                seconds=round(time.perf_counter() - started, 2), run_id=uuid.uuid4().hex)
+    fit_samples = min(len(ids), options["fit_limit"]) if method == "umap" else len(ids)
+    with runs.recording(dataset, runs.array_run_key(map_key(key)), "map", arrays=[map_key(key)],
+                        params={**wanted, "embeddings_key": key}, label_version_used=version,
+                        summary={"samples": len(ids), "fit_samples": fit_samples}):
+        arrays.save(dataset, map_key(key), ids, xy, method=method, params=wanted, embeddings_key=key,
+                    embeddings_fingerprint=fingerprint, left_off_nonfinite=int((~finite).sum()),
+                    fit_samples=fit_samples, seconds=round(time.perf_counter() - started, 2), run_id=uuid.uuid4().hex)
     return ids, xy
 
 

@@ -17,7 +17,7 @@ from pymongo import ASCENDING, DESCENDING
 
 from sda2 import store
 from sda2.analysis.agreement import TAG_SEP
-from sda2.curation import audit, edits
+from sda2.curation import audit, edits, guidelines
 
 import fiftyone.core.odm as foo  # noqa: E402  (sda2.store has started the database)
 
@@ -70,8 +70,11 @@ def text(value) -> str | None:
 
 def record_annotation(dataset, sample_id, annotator: str, label, seconds: float, queue: str = "",
                       field: str = "ground_truth", queue_id: str | None = None,
-                      allow_new_class: bool = False) -> str:
+                      allow_new_class: bool = False, guideline_version: int | None = None) -> str:
     """Store one labeler's answer for a sample (replacing their earlier answer in the same queue); its id.
+
+    The answer records ``guideline_version``: by default the dataset's current guideline version
+    (0 when it has none), see :mod:`sda2.curation.guidelines`.
 
     ``label`` is a class name, a list of tags (multi-label) or boxes (detection); ``seconds`` the time
     spent on it. Recording an answer does not change the sample's label: see :mod:`sda2.curation.queue`.
@@ -88,11 +91,12 @@ def record_annotation(dataset, sample_id, annotator: str, label, seconds: float,
     if not seconds >= 0:
         raise ValueError(f"seconds must be a time in seconds (>= 0), not {seconds!r}.")
     plain = normalize(dataset, label, field, allow_new_class)
+    version = guidelines.current_version(dataset) if guideline_version is None else int(guideline_version)
     now = datetime.now(timezone.utc)
     key = {"queue_id": str(queue_id or queue or ""), "sample_id": str(sample_id), "annotator": annotator}
     doc = _annotations(dataset).find_one_and_update(
         key, {"$set": {"label": plain, "seconds": seconds, "updated_at": now, "queue": str(queue or ""),
-                       "field": field},
+                       "field": field, "guideline_version": version},
               "$setOnInsert": {"created_at": now}, "$inc": {"revisions": 1}},
         upsert=True, return_document=True, projection={"_id": 1})
     return str(doc["_id"])

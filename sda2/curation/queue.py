@@ -35,7 +35,7 @@ from bson import ObjectId
 from pymongo import ASCENDING, ReturnDocument
 
 from sda2 import faults, liveness, store
-from sda2.curation import annotations, audit, edits
+from sda2.curation import annotations, audit, edits, gold
 
 from fiftyone import ViewField as F  # noqa: E402  (sda2.store has started the database)
 
@@ -44,7 +44,8 @@ ITEMS = "sda2_queue_items."
 LEASE = timedelta(minutes=15)  # an item handed to a labeler is kept for them this long
 RESOLVING = timedelta(minutes=2)  # a claim to resolve an item expires after this (sooner if its owner dies)
 MODES = ("label", "review")
-STATUSES = ("open", "done", "disputed", "conflict", "changed")
+STATUSES = ("open", "done", "disputed", "conflict", "changed", "review", "rework")
+REVIEW_WAIT = "waiting for review"  # the message of an item whose answer a reviewer accepts first
 
 
 @dataclass(frozen=True)
@@ -116,13 +117,18 @@ def _current_labels(dataset, ids: list[str], field: str) -> dict[str, object]:
 
 def create_queue(dataset, name: str, samples, labels_per_sample: int = 1, overlap: float = 0.0, seed: int = 0,
                  field: str = "ground_truth", created_by: str = "", source: str = "", mode: str = "label",
-                 meta: dict | None = None, review_changes: bool = False) -> dict:
+                 meta: dict | None = None, review_changes: bool = False, review: str | float | None = None,
+                 require_qualification: bool = False, honeypot_rate: float = 0.0) -> dict:
     """Make queue ``name`` of ``samples`` (ids or a view, kept in that order); returns its definition.
 
     A share ``overlap`` (0..1, drawn with ``seed``) of the items needs ``labels_per_sample`` answers from
     different labelers (blind multi-labeling); the others need one. With ``review_changes``, answers that
     would replace a label the sample already had are not written: the item waits as "changed" for a
     curator (:func:`disagreements` lists it, :func:`adjudicate` confirms the change or keeps the old label).
+    ``review`` ("all" or a share in (0, 1]) sends resolved answers (of every item, or of that share drawn with
+    ``seed``) to a reviewer before they are written (:mod:`sda2.curation.review_stage`);
+    ``require_qualification`` gives work only to labelers who passed the qualification test and
+    ``honeypot_rate`` mixes that share of gold items into each labeler's stream (:mod:`sda2.curation.gold`).
     """
     name = (name or "").strip()
     if not name:
@@ -142,18 +148,59 @@ def create_queue(dataset, name: str, samples, labels_per_sample: int = 1, overla
     n_multi = int(round(float(overlap) * len(ids))) if labels_per_sample > 1 else 0
     multi = set(np.random.default_rng(seed).permutation(len(ids))[:n_multi].tolist())
     base = _current_labels(dataset, ids, field)
+    share = _review_share(review)
+    reviewed = set(np.random.default_rng(seed + 1).permutation(len(ids))[:int(round(share * len(ids)))].tolist())
+    if not 0.0 <= float(honeypot_rate) < 1.0 or (honeypot_rate and mode != "label"):
+        raise ValueError(f"honeypot_rate is the share of gold items mixed into a labeling queue: a number in [0, 1) "
+                         f"for mode='label', not {honeypot_rate!r} ({mode}).")
     queue_id = ObjectId()
     definition = {"_id": queue_id, "name": name, "mode": mode, "field": field, "kind": kind,
                   "labels_per_sample": int(labels_per_sample), "overlap": float(overlap), "seed": int(seed),
                   "n_items": len(ids), "n_multi": n_multi, "created_by": created_by, "source": source,
-                  "created_at": _now(), "meta": meta or {}, "review_changes": bool(review_changes)}
+                  "created_at": _now(), "meta": meta or {}, "review_changes": bool(review_changes),
+                  "review": review if review == "all" else (share or None),
+                  "require_qualification": bool(require_qualification), "honeypot_rate": float(honeypot_rate)}
     items = [{"queue_id": str(queue_id), "sample_id": sid, "order": i,
               "required": int(labels_per_sample) if i in multi else 1, "base": base[sid], "written": base[sid],
               "answered_by": [], "skipped_by": [], "leases": [], "status": "open", "resolving": False,
-              "resolved": None, "edit_id": None, "message": ""} for i, sid in enumerate(ids)]
+              "resolved": None, "edit_id": None, "message": "", "review_sample": i in reviewed}
+             for i, sid in enumerate(ids)]
     _items(dataset).insert_many(items, ordered=False)
     _queues(dataset).insert_one(definition)
     return definition
+
+
+def _review_share(review) -> float:
+    """The share of items a reviewer checks: 1.0 for "all", 0 for None, else the number given (0..1)."""
+    if review is None or review is False:
+        return 0.0
+    if review == "all" or review is True:
+        return 1.0
+    if isinstance(review, str) or not 0.0 < float(review) <= 1.0:
+        raise ValueError(f"review is 'all' or the share of items a reviewer checks (a number in (0, 1]), "
+                         f"not {review!r}.")
+    return float(review)
+
+
+QUEUE_OPTIONS = ("require_qualification", "honeypot_rate")
+
+
+def update_queue(dataset, name: str, annotator: str, **options) -> dict:
+    """Change a queue's qualification requirement or honeypot rate (attributed to ``annotator``); the definition."""
+    annotator = _labeler(annotator)
+    unknown = sorted(set(options) - set(QUEUE_OPTIONS))
+    if unknown:
+        raise ValueError(f"Unknown queue option(s) {unknown}. Fix: use {', '.join(QUEUE_OPTIONS)}.")
+    definition = get_queue(dataset, name)
+    if "honeypot_rate" in options:
+        rate = float(options["honeypot_rate"])
+        if not 0.0 <= rate < 1.0 or (rate and definition["mode"] != "label"):
+            raise ValueError(f"honeypot_rate must be in [0, 1) and only for labeling queues, not {rate!r}.")
+        options["honeypot_rate"] = rate
+    if "require_qualification" in options:
+        options["require_qualification"] = bool(options["require_qualification"])
+    return _queues(dataset).find_one_and_update({"_id": definition["_id"]}, {"$set": {**options, "changed_by": annotator}},
+                                                return_document=ReturnDocument.AFTER)
 
 
 def delete_queue(dataset, name: str, keep_answers: bool = True) -> int:
@@ -189,10 +236,13 @@ def _labeler(annotator: str) -> str:
 def next_item(dataset, queue: str, annotator: str) -> str | None:
     """The sample id this labeler should label next (leased to them), or None when nothing is left for them.
 
-    The item they hold already comes back first, so a reload does not skip it.
+    The item they hold already comes back first, so a reload does not skip it. Raises
+    :class:`sda2.curation.gold.LabelerBlocked` when the labeler is paused or lacks the queue's qualification;
+    honeypots (gold items) come mixed in at the queue's ``honeypot_rate``.
     """
     annotator = _labeler(annotator)
     definition = get_queue(dataset, queue)
+    gold.check_access(dataset, definition, annotator)
     settle(dataset, definition)
     qid, now, items = str(definition["_id"]), _now(), _items(dataset)
     held = items.find_one_and_update(
@@ -201,6 +251,14 @@ def next_item(dataset, queue: str, annotator: str) -> str | None:
     if held:
         return held["sample_id"]
     items.update_many({"queue_id": qid, "leases.until": {"$lt": now}}, {"$pull": {"leases": {"until": {"$lt": now}}}})
+    honeypot = gold.held_honeypot(dataset, definition, annotator)
+    if honeypot is None and definition.get("honeypot_rate") and items.count_documents(
+            _open_for(annotator, qid, now), limit=1):
+        honeypot = gold.serve_honeypot(
+            dataset, definition, annotator, items.count_documents({"queue_id": qid, "answered_by": annotator}),
+            lambda ids: set(items.distinct("sample_id", {"queue_id": qid, "sample_id": {"$in": ids}})))
+    if honeypot is not None:
+        return honeypot
     doc = items.find_one_and_update(_open_for(annotator, qid, now),
                                     {"$push": {"leases": {"annotator": annotator, "until": now + LEASE}}},
                                     sort=[("order", 1)], projection={"sample_id": 1})
@@ -220,6 +278,9 @@ def item(dataset, queue: str, sample_id: str, annotator: str | None = None, pred
     anyone else's)."""
     definition = get_queue(dataset, queue)
     doc = _items(dataset).find_one({"queue_id": str(definition["_id"]), "sample_id": str(sample_id)})
+    honeypot = gold.served_honeypot(dataset, definition, sample_id, annotator) if doc is None and annotator else None
+    if honeypot is not None:  # shown exactly like a queue item
+        doc = {"sample_id": str(sample_id), "base": None, "required": 1}
     if doc is None:
         raise KeyError(f"Sample {sample_id!r} is not in queue {queue!r}.")
     own = annotations.find(dataset, queue_id=str(definition["_id"]), sample_id=str(sample_id),
@@ -230,7 +291,8 @@ def item(dataset, queue: str, sample_id: str, annotator: str | None = None, pred
     return {"sample_id": doc["sample_id"], "filepath": sample["filepath"], "field": definition["field"],
             "kind": definition["kind"], "mode": definition["mode"],
             "proposal": doc["base"] if definition["mode"] == "review" else None, "prediction": prediction,
-            "your_answer": own[0]["label"] if own else None, "required": doc["required"]}
+            "your_answer": own[0]["label"] if own else honeypot["label"] if honeypot else None,
+            "required": doc["required"]}
 
 
 def queue_source(dataset, split: str | None = None, tag: str | None = None, saved_view: str | None = None,
@@ -321,13 +383,16 @@ def _resolve(dataset, definition: dict, sample_id: str, annotator: str | None) -
             target, status = doc["base"], "changed"
             message = (f"answers agree on {annotations.text(winner)}, the label was {annotations.text(doc['base'])}: "
                        "confirm the change or keep the old label")
+        elif winner is not None and doc.get("review_sample") and _key(doc.get("accepted")) != _key(winner):
+            target, status, message = doc["written"], "review", REVIEW_WAIT  # a reviewer accepts it first
         faults.point("queue.resolve.claimed")
         if _key(target) != _key(doc["written"]):
             who = " + ".join(agreeing) if winner is not None else (annotator or " + ".join(sorted(answers)))
             reason = f"labeling queue {definition['name']}" + (
                 "" if winner is not None else ": answers now disagree, label from before the queue restored")
             meta = {"queue": definition["name"], "answers": len(answers),
-                    "seconds": float(sum(a["seconds"] for a in docs))}
+                    "seconds": float(sum(a["seconds"] for a in docs)),
+                    **({"reviewed_by": doc["reviews"][-1]["reviewer"]} if doc.get("accepted") is not None else {})}
             try:
                 edit_id, update["written"] = _write_decision(dataset, definition, doc, target, who, reason, meta)
             except edits.EditConflict as exc:
@@ -359,6 +424,11 @@ def submit(dataset, queue: str, annotator: str, sample_id: str, label, seconds: 
     annotator = _labeler(annotator)
     definition = get_queue(dataset, queue)
     qid, sample_id = str(definition["_id"]), str(sample_id)
+    if _items(dataset).count_documents({"queue_id": qid, "sample_id": sample_id}, limit=1) == 0 and \
+            gold.served_honeypot(dataset, definition, sample_id, annotator) is not None:  # looks like any answer
+        label = gold.answer_honeypot(dataset, definition, annotator, sample_id, label, seconds)
+        return Submission(sample_id, "review", None, None, REVIEW_WAIT) if definition.get("review") == "all" \
+            else Submission(sample_id, "done", label)
     if _items(dataset).count_documents({"queue_id": qid, "sample_id": sample_id}, limit=1) == 0:
         raise ValueError(f"Sample {sample_id!r} is not in queue {queue!r}. Fix: label the items next_item() gives.")
     annotations.record_annotation(dataset, sample_id, annotator, label, seconds, queue=definition["name"],
@@ -400,7 +470,9 @@ def settle(dataset, queue: str | dict, legacy: bool = False) -> list[Submission]
 
 def skip(dataset, queue: str, annotator: str, sample_id: str) -> None:
     """Pass an item on: it is not offered to this labeler again, and others can take it."""
-    qid = str(get_queue(dataset, queue)["_id"])
+    definition = get_queue(dataset, queue)
+    qid = str(definition["_id"])
+    gold.skip_honeypot(dataset, definition, _labeler(annotator), sample_id)
     _items(dataset).update_one({"queue_id": qid, "sample_id": str(sample_id)},
                                {"$addToSet": {"skipped_by": _labeler(annotator)},
                                 "$pull": {"leases": {"annotator": annotator}}})
@@ -456,9 +528,11 @@ def progress(dataset, queue: str) -> dict:
 def labeler_progress(dataset, queue: str, annotator: str) -> dict:
     """One labeler's counts in a queue: answered, skipped, and still available to them (an estimate)."""
     annotator = _labeler(annotator)
-    qid = str(get_queue(dataset, queue)["_id"])
+    definition = get_queue(dataset, queue)
+    qid = str(definition["_id"])
     items = _items(dataset)
-    return {"answered": items.count_documents({"queue_id": qid, "answered_by": annotator}),
+    return {"answered": items.count_documents({"queue_id": qid, "answered_by": annotator})
+            + gold.honeypots_answered(dataset, definition, annotator),
             "skipped": items.count_documents({"queue_id": qid, "skipped_by": annotator}),
             "available": items.count_documents(_open_for(annotator, qid, _now()))
             + items.count_documents({"queue_id": qid, "status": "open", "leases.annotator": annotator})}

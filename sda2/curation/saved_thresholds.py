@@ -6,6 +6,10 @@ conditional update of that document (on its version), so two people saving at on
 other's classes, and it follows the write-ahead protocol of :mod:`sda2.curation.audit` (field
 ``thresholds``, old and new as dicts, annotator required), so a kill -9 anywhere leaves the log exact.
 Thresholds saved by older versions in ``dataset.info["sda2_thresholds"]`` are read until the first save.
+Each save (and legacy thresholds, on first read) is also recorded as the FiftyOne run ``sda2_thresholds``
+(:mod:`sda2.runs`): the thresholds as its parameters and the label version they were saved at, so
+``sda2.list_runs`` shows them and how many labels were edited since. The run owns no field or array: deleting
+it drops the record, never the thresholds (a human decision, changed only by another audited save).
 """
 
 from __future__ import annotations
@@ -15,13 +19,14 @@ from datetime import datetime, timezone
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
-from sda2 import faults, store
+from sda2 import faults, runs, store
 from sda2.curation import audit
 
 import fiftyone.core.odm as foo  # noqa: E402  (sda2.store has started the database)
 
 COLLECTION = "sda2_thresholds"
 LEGACY_KEY = "sda2_thresholds"  # where older versions kept them: dataset.info
+RUN_KEY = "sda2_thresholds"  # the FiftyOne run recording the saved thresholds
 FIELD = "thresholds"  # the field name of their audit entries
 MAX_ROUNDS = 20
 
@@ -36,8 +41,11 @@ def _stored(dataset) -> tuple[dict | None, dict]:
     doc = collection().find_one({"_id": audit.dataset_id(dataset)})
     if doc is not None:
         return doc, {str(c): float(t) for c, t in doc.get("pairs") or []}
-    legacy = dataset._root_dataset.info.get(LEGACY_KEY) or {}
-    return None, {str(c): float(t) for c, t in legacy.items()}
+    legacy = {str(c): float(t) for c, t in (dataset._root_dataset.info.get(LEGACY_KEY) or {}).items()}
+    if legacy and runs.state(dataset, RUN_KEY) is None:  # saved before runs: recorded on first read
+        runs.record(dataset._root_dataset, RUN_KEY, "thresholds", params={"thresholds": list(legacy.items())},
+                    legacy=True)
+    return None, legacy
 
 
 def load(dataset) -> dict[str, float]:
@@ -76,6 +84,8 @@ def save(dataset, thresholds: dict, annotator: str, reason: str = "") -> dict[st
         faults.point("saved_thresholds.before_settle")
         audit.settle(root, [entry] if won else [], [] if won else [entry["_id"]])
         if won:
+            runs.record(root, RUN_KEY, "thresholds", params={"thresholds": list(new.items())}, annotator=name,
+                        classes=len(new))
             return new
     raise RuntimeError(f"The thresholds of {root.name!r} kept changing under {MAX_ROUNDS} tries to save them. "
                        "Fix: save again when the other person is done.")

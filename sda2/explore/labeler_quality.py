@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sda2 import store
+from sda2 import accounts, store
 from sda2.analysis import agreement as ag, efficiency as ef
 from sda2.curation import queries
 
@@ -43,12 +43,15 @@ def person(name) -> str:
 
 
 def curators() -> set[str]:
-    """The curators named in ``SDA2_CURATORS`` (comma-separated), compared with :func:`person`."""
+    """The curators, compared with :func:`person`: in team mode the enabled admin and curator accounts, else the
+    names in ``SDA2_CURATORS`` (comma-separated)."""
+    if accounts.team_mode():
+        return {person(n) for n in accounts.curator_names()}
     return {person(n) for n in os.environ.get(CURATORS_ENV, "").split(",") if person(n)}
 
 
 def is_curator(name) -> bool:
-    """Whether ``name`` is one of the curators named in ``SDA2_CURATORS``."""
+    """Whether ``name`` is a curator (team mode: an admin or curator account; else named in ``SDA2_CURATORS``)."""
     return bool(person(name)) and person(name) in curators()
 
 

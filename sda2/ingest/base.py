@@ -49,10 +49,14 @@ class IngestReport:
     skipped: list[Skipped] = field(default_factory=list)
     mode: str = "error"
     notes: list[str] = field(default_factory=list)
+    unlabeled: int = 0  # samples imported without a label (ground_truth None)
 
     def summary(self) -> str:
         """A plain-words account of the import, one line per skipped item (at most 20)."""
         lines = [f"{self.dataset}: loaded {self.loaded:,} samples ({self.kind}), skipped {len(self.skipped):,}."]
+        if self.unlabeled:
+            lines.append(f"  {self.unlabeled:,} images imported without labels (label them in a queue with "
+                         "'only samples without a label').")
         lines += [f"  note: {n}" for n in self.notes]
         for s in self.skipped[:20]:
             lines.append(f"  skipped {s.item}: {s.reason}")

@@ -12,6 +12,10 @@ Symbolic links to folders are followed once: folders reached without a link are 
 linked split or class folder is walked only when its target is not a folder already walked, nor inside
 or around one; otherwise it is reported as skipped, so no image is imported twice through a link.
 (Links inside a class folder are not followed, as ``os.walk`` does by default.)
+
+Unlabeled (``unlabeled=True``, CLI ``--unlabeled``): every image anywhere under the root is imported without
+a label, whatever the folders are called; a top folder named like a split (train, test, val, …) gives
+its images that split.
 """
 
 from __future__ import annotations
@@ -131,18 +135,55 @@ def folder_records(root: str | Path, layout: str = "auto") -> tuple[list[Record]
     for split, folder in groups:
         where = "class" if split is None else f"class (inside split {split!r})"
         skipped += [Skipped(os.path.join(folder, f), f"image outside any {where} folder; move it into a class "
-                            "folder") for f in _listing(folder)[1] if _is_image(f)]
+                            "folder, or import without labels (" + hints.hint(cli="--unlabeled", api="unlabeled=True")
+                            + ")") for f in _listing(folder)[1] if _is_image(f)]
     if not records:
         raise IngestError(f"No images found under {root}. Fix: arrange them as root/<class>/<image> or "
-                          "root/<split>/<class>/<image>.")
+                          "root/<split>/<class>/<image>, or import them without labels with "
+                          + hints.hint(cli="--unlabeled.", api="unlabeled=True."))
     return records, skipped, notes
 
 
+def unlabeled_records(root: str | Path) -> tuple[list[Record], list[Skipped], list[str]]:
+    """(records without labels, skipped items, notes) for every image under ``root``, in any folder tree."""
+    root = os.path.abspath(root)
+    if not os.path.isdir(root):
+        raise IngestError(f"{root} is not a folder. Fix: give the folder that holds the images.")
+    records: list[Record] = []
+    skipped: list[Skipped] = []
+    for here, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        rel = os.path.relpath(here, root)
+        top = None if rel == "." else rel.split(os.sep)[0]
+        split = top if top is not None and top.lower() in SPLIT_NAMES else None
+        for f in sorted(files):
+            if f.startswith("."):
+                continue
+            path = os.path.join(here, f)
+            if _is_image(f):
+                records.append(Record(path, None, split))
+            else:
+                skipped.append(Skipped(path, "not an image file (extension not one of "
+                                             f"{', '.join(sorted(IMAGE_EXTENSIONS))}); move it out of the folder"))
+    if not records:
+        raise IngestError(f"No images found under {root}. Fix: give the folder that holds the images "
+                          f"({', '.join(sorted(IMAGE_EXTENSIONS))}).")
+    return records, skipped, [f"unlabeled: every image under {root} imported without a label"]
+
+
 def import_folder(root: str | Path, name: str, mode: Mode = "error", layout: str = "auto",
-                  classes: list[str] | None = None) -> IngestReport:
-    """Import an image folder (one sub-folder per class, optionally split folders above) as dataset ``name``."""
+                  classes: list[str] | None = None, unlabeled: bool = False) -> IngestReport:
+    """Import an image folder (one sub-folder per class, optionally split folders above) as dataset ``name``.
+
+    ``unlabeled``: import every image under ``root`` (any folder tree) without a label; ``classes`` (when
+    given) are declared for labeling them later.
+    """
     check_target(name, mode)
     with paused_gc():
-        records, skipped, notes = folder_records(root, layout)
-    classes = list(classes) if classes else natural_sorted(r.label for r in records)
-    return write_dataset(name, records, "classification", mode, classes=classes, skipped=skipped, notes=notes)
+        records, skipped, notes = unlabeled_records(root) if unlabeled else folder_records(root, layout)
+    if unlabeled:
+        classes = list(classes or [])
+    else:
+        classes = list(classes) if classes else natural_sorted(r.label for r in records)
+    return write_dataset(name, records, "classification", mode, classes=classes, skipped=skipped, notes=notes,
+                         unlabeled=unlabeled)

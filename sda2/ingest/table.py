@@ -9,6 +9,8 @@
 - Every other column becomes a sample field, typed by pandas (``convert_dtypes``): integers stay integers
   even with empty cells, empty cells become None. Column names are made valid FiftyOne field names
   (a reserved name such as ``id`` becomes ``col_id``); the report's notes list every rename.
+- Unlabeled (``unlabeled=True``, CLI ``--unlabeled``): a row with an empty label (or no tags), or every row
+  when the table has no label column, is imported without a label instead of being skipped.
 """
 
 from __future__ import annotations
@@ -95,8 +97,13 @@ def _tags(value) -> list[str]:
 
 def table_records(df: pd.DataFrame, table: Path, filepath_col: str = "filepath", label_col: str = "label",
                   tags_col: str | None = None, split_col: str | None = "split", base_dir: str | Path | None = None,
-                  ) -> tuple[list[Record], list[Skipped], list[str]]:
-    """(records, skipped rows, notes) for a table already read; a missing needed column raises IngestError."""
+                  unlabeled: bool = False) -> tuple[list[Record], list[Skipped], list[str]]:
+    """(records, skipped rows, notes) for a table already read; a missing needed column raises IngestError.
+
+    ``unlabeled``: the label column may be missing; empty labels (or no tags) become None (no label).
+    """
+    if unlabeled and (tags_col or label_col) not in df.columns:
+        df = df.assign(**{tags_col or label_col: None})
     needed = [filepath_col, tags_col or label_col]
     missing = [c for c in needed if c not in df.columns]
     if missing:
@@ -152,6 +159,10 @@ def table_records(df: pd.DataFrame, table: Path, filepath_col: str = "filepath",
             skipped += [Skipped(row, f"same image {'and label ' if again == label else ''}as {first}; keep one row "
                                      "per image") for row, again in repeats]
     records = [r for r in records if r.filepath not in conflicted] if conflicted else records
+    if unlabeled:
+        for record in records:
+            if record.label in ("", []):
+                record.label = None
     if tags_col and len(records) < len(df) - len(skipped):
         notes.append(f"rows of the same image merged: {len(df) - len(skipped):,} rows, {len(records):,} images")
     notes.append(f"relative paths resolved against {base}")
@@ -160,15 +171,21 @@ def table_records(df: pd.DataFrame, table: Path, filepath_col: str = "filepath",
 
 def import_table(path: str | Path, name: str, mode: Mode = "error", filepath_col: str = "filepath",
                  label_col: str = "label", tags_col: str | None = None, split_col: str | None = "split",
-                 base_dir: str | Path | None = None, classes: list[str] | None = None) -> IngestReport:
-    """Import a CSV/Parquet table of image paths and labels (or tags, multi-label) as dataset ``name``."""
+                 base_dir: str | Path | None = None, classes: list[str] | None = None,
+                 unlabeled: bool = False) -> IngestReport:
+    """Import a CSV/Parquet table of image paths and labels (or tags, multi-label) as dataset ``name``.
+
+    ``unlabeled``: rows with an empty label (or no tags, or no label column at all) are imported without one.
+    """
     check_target(name, mode)
     path = Path(path).expanduser().resolve()
     text_columns = [c for c in (filepath_col, label_col, tags_col, split_col) if c]
     df = read_table(path, text_columns)
     with paused_gc():
-        records, skipped, notes = table_records(df, path, filepath_col, label_col, tags_col, split_col, base_dir)
+        records, skipped, notes = table_records(df, path, filepath_col, label_col, tags_col, split_col, base_dir,
+                                                unlabeled)
     if not classes:
-        classes = natural_sorted(t for r in records for t in (r.label if tags_col else [r.label]) if t)
+        classes = natural_sorted(t for r in records for t in (r.label if tags_col else [r.label]) or () if t)
     kind = "multilabel" if tags_col else "classification"
-    return write_dataset(name, records, kind, mode, classes=classes, skipped=skipped, notes=notes)
+    return write_dataset(name, records, kind, mode, classes=classes, skipped=skipped, notes=notes,
+                         unlabeled=unlabeled)

@@ -144,10 +144,13 @@ def _unknown(names, known: frozenset[str]) -> str:
     return f"unknown class {bad} (classes: {listed}); fix the label or add the class"
 
 
-def _label_problem(label, kind: str, known: frozenset[str] | None) -> str | None:
+def _label_problem(label, kind: str, known: frozenset[str] | None, unlabeled: bool = False) -> str | None:
+    if label is None and unlabeled:
+        return None  # imported without a label
     if kind == "classification":
         if type(label) is not str or not label.strip():
-            return "empty label; give the sample a class name"
+            return ("empty label; give the sample a class name, or import with "
+                    + hints.hint(cli="--unlabeled", api="unlabeled=True") + " to keep it without a label")
         names = (label,)
     elif kind == "multilabel":
         if not isinstance(label, list) or not label:
@@ -179,10 +182,11 @@ def image_infos(paths: list[str], decode: bool = True) -> list[ImageInfo | str]:
 
 def check_records(records: Iterable[Record], kind: str, check_images: bool = True,
                   classes: list[str] | None = None, checked: dict[str, ImageInfo | str] | None = None,
-                  ) -> tuple[list[tuple[Record, ImageInfo | None]], list[Skipped]]:
+                  unlabeled: bool = False) -> tuple[list[tuple[Record, ImageInfo | None]], list[Skipped]]:
     """Split records into (good records with their image facts, skipped items with reasons).
 
     ``checked``: facts (or reasons) an importer has already read for some paths; those are not read again.
+    ``unlabeled``: a record whose label is None is good (imported without a label).
     """
     records = list(records)
     known = frozenset(classes) if classes else None
@@ -194,7 +198,7 @@ def check_records(records: Iterable[Record], kind: str, check_images: bool = Tru
         infos = [read[i] if i in read else checked[r.filepath] for i, r in enumerate(records)]
     good, skipped = [], []
     for record, info in zip(records, infos):
-        problem = info if type(info) is str else _label_problem(record.label, kind, known)
+        problem = info if type(info) is str else _label_problem(record.label, kind, known, unlabeled)
         if problem:
             skipped.append(Skipped(record.source or record.filepath, problem))
         else:
@@ -224,14 +228,15 @@ def _label_doc(label, kind: str, new_id) -> dict:
 
 def _sample_docs(dataset_id: ObjectId, batch, kind: str, now: datetime, sample_ids: list[ObjectId]) -> list[dict]:
     """FiftyOne sample documents (as ``add_samples`` writes them) for (record, image facts) pairs."""
-    count = len(batch) if kind == "classification" else sum(1 + len(r.label) for r, _ in batch)
+    count = len(batch) if kind == "classification" else sum(1 + len(r.label or ()) for r, _ in batch)
     new_id = iter(_object_ids(count)).__next__
     docs = []
     for (record, info), sample_id in zip(batch, sample_ids):
         doc = {"_id": sample_id, "filepath": record.filepath, "tags": [],
                "metadata": info.metadata_doc() if info else None, "created_at": now, "last_modified_at": now,
                "_media_type": "image", "_rand": _generate_rand(), "_dataset_id": dataset_id,
-               "ground_truth": _label_doc(record.label, kind, new_id), "split": record.split}
+               "ground_truth": None if record.label is None else _label_doc(record.label, kind, new_id),
+               "split": record.split}
         if record.fields:
             doc.update(record.fields)
         docs.append(doc)
@@ -381,7 +386,7 @@ def _insert(dataset: fo.Dataset, good, kind: str, classes: list[str] | None, med
             for first, last in recovery.id_ranges(sample_ids):
                 collection.delete_many({"_id": {"$gte": first, "$lte": last}})
         raise
-    if kind == "detection" and any(b.attributes for r, _ in good for b in r.label):
+    if kind == "detection" and any(b.attributes for r, _ in good for b in r.label or ()):
         dataset.add_dynamic_sample_fields(fields="ground_truth")
     if classes:
         old = dataset.classes.get("ground_truth") or []
@@ -401,8 +406,11 @@ def write_dataset(name: str, records: Iterable[Record], kind: str, mode: Mode = 
                   classes: list[str] | None = None, skipped: list[Skipped] | None = None,
                   check_images: bool = True, notes: list[str] | None = None,
                   media: list[str] | None = None, checked: dict[str, ImageInfo | str] | None = None,
-                  ) -> IngestReport:
+                  unlabeled: bool = False) -> IngestReport:
     """Check and write ``records`` as dataset ``name``; labels outside ``classes`` (when given) are skipped.
+
+    ``unlabeled``: records whose label is None are imported without a label (``ground_truth`` None), counted
+    in the report's ``unlabeled``; otherwise they are skipped as having an empty label.
 
     Every image is decoded fully (in threads) unless the importer gives its facts in ``checked`` (by path).
     ``media``: ids of the ``config.media_dir`` folders sda2 wrote the images into (recorded in the dataset's
@@ -413,7 +421,7 @@ def write_dataset(name: str, records: Iterable[Record], kind: str, mode: Mode = 
     temp = None
     try:
         with paused_gc(), ThreadPoolExecutor(1) as pool:  # decode the images while the dataset is being made
-            checking = pool.submit(check_records, records, kind, check_images, classes, checked)
+            checking = pool.submit(check_records, records, kind, check_images, classes, checked, unlabeled)
             if exists and mode == "append":
                 dataset = store.open_dataset(name)
                 check_appendable(dataset, kind)
@@ -432,7 +440,8 @@ def write_dataset(name: str, records: Iterable[Record], kind: str, mode: Mode = 
         if temp is not None and temp.name != name:
             discard_temp(temp)
         raise
-    return IngestReport(name, kind, len(good), bad, mode if exists else "new", list(notes or []))
+    return IngestReport(name, kind, len(good), bad, mode if exists else "new", list(notes or []),
+                        unlabeled=sum(r.label is None for r, _ in good))
 
 
 def append_documents(dataset: fo.Dataset, source: fo.Dataset) -> int:

@@ -8,6 +8,7 @@ import streamlit as st
 
 from sda2 import store
 from sda2.ingest import DEFAULT_NAME, load_default
+from sda2.ui import roles
 from sda2.ui.safe_text import md
 
 ALL_SPLITS = "all splits"
@@ -99,8 +100,9 @@ def sidebar() -> Context | None:
                                   key="prediction_field")
         split_names = store.splits(ds)
         split = st.selectbox("Split", [ALL_SPLITS] + split_names, key="split") if split_names else ALL_SPLITS
-        annotator = st.text_input("Your name (for edits and labels)", key="annotator",
-                                  placeholder="e.g. alice")
+        account = roles.current()  # team mode: edits and labels carry the signed-in account, not a typed name
+        annotator = account.name if account is not None else st.text_input(
+            "Your name (for edits and labels)", key="annotator", placeholder="e.g. alice")
         st.caption(f"{len(ds):,} samples in {md(repr(name))}")
     kind = next(f.kind for f in fields if f.name == label_field)
     return Context(name, label_field, kind, None if prediction == "(none)" else prediction,

@@ -21,7 +21,7 @@ import streamlit as st
 from sda2 import store
 from sda2.curation import queue as lq
 from sda2.explore import labeler_quality
-from sda2.ui import review_widgets as rw, thumbnails
+from sda2.ui import guideline_widgets, review_widgets as rw, thumbnails
 from sda2.ui.safe_text import escape_figure, md
 
 RESERVED_KEYS = {"c", "r"}  # Streamlit keeps these for itself
@@ -69,6 +69,10 @@ def create_queue_form(dataset, context, key: str = "new_queue", select_key: str 
         review_changes = st.checkbox("Answers that change an existing label wait for a curator's OK", value=True,
                                      key=f"{key}_review_changes",
                                      help="Off: the agreed answer replaces the old label at once (logged, undoable).")
+        r1, r2 = st.columns(2)
+        review = r1.selectbox("Review stage", ("none", "every item", "a sample"), key=f"{key}_review",
+                              help="A reviewer accepts each answer (or a sample of them) before it becomes a label.")
+        review_share = r2.slider("Share of items reviewed (a sample)", 0.05, 1.0, 0.2, 0.05, key=f"{key}_review_share")
         if not st.form_submit_button("Create queue", type="primary"):
             return
     if (source == SOURCES[1] and not tag) or (source == SOURCES[2] and not view_name):
@@ -80,7 +84,8 @@ def create_queue_form(dataset, context, key: str = "new_queue", select_key: str 
                  SOURCES[2]: f"saved view: {view_name}"}[source] + (" (unlabeled)" if unlabeled else "")
     if rw.apply(lq.create_queue, dataset, name, view, int(per_sample), float(overlap), int(seed),
                 field=context.label_field, created_by=context.annotator, source=described,
-                review_changes=review_changes, success=f"Queue {name.strip()!r} created."):
+                review_changes=review_changes, success=f"Queue {name.strip()!r} created.",
+                review={"none": None, "every item": "all"}.get(review, float(review_share))):
         if select_key:
             st.session_state[select_key] = name.strip()
         st.rerun()
@@ -263,6 +268,7 @@ def labeling_panel(dataset, queue: str, annotator: str, pred_field: str | None =
     else:
         left.image(_image(item), width=thumbnails.DETAIL_SIZE, caption=f"sample {md(sample_id)}", output_format="PNG")
     with right:
+        guideline_widgets.guideline_beside_labeling(dataset, key=f"{key}_guide")
         if state["revisit"]:
             st.info(f"Your earlier answer: **{md(_text(item['your_answer']))}**. Answer again to change it, or "
                     "Skip to return to the queue.")
@@ -312,8 +318,8 @@ def _text(value) -> str:
     return str(value)
 
 
-def queue_overview(dataset, queue: str) -> None:
-    """The queue's counters and the per-labeler table."""
+def queue_overview(dataset, queue: str, only: str | None = None) -> None:
+    """The queue's counters and the per-labeler table (only the row of ``only``, a labeler in team mode)."""
     counts = lq.progress(dataset, queue)
     cols = st.columns(6)
     for col, (title, value) in zip(cols, [("Items", counts["items"]), ("Done", counts["done"]),
@@ -321,6 +327,8 @@ def queue_overview(dataset, queue: str) -> None:
                                           ("Conflicts", counts["conflict"]), ("Changes to confirm", counts["changed"])]):
         col.metric(title, f"{value:,}")
     table = lq.labelers(dataset, queue)
+    if only is not None:
+        table = table[table["annotator"].str.strip().str.casefold() == only.strip().casefold()]
     if table.empty:
         st.caption("No answers yet.")
     else:

@@ -86,3 +86,16 @@ def test_multilabel_branch(digits, dataset_name):
     assert metrics["Hamming loss"] == f"{ev.summary['hamming_loss']:.3f}"
     assert "Per tag" in [h.value for h in at.subheader]
     assert "Thresholds are set per class on single-label predictions." in [i.value for i in at.info]
+
+
+def test_model_choice_runs_the_chosen_pipeline_and_says_which(digits, dataset_name):
+    from tests.conftest import private_copy
+
+    small = private_copy(digits, dataset_name, 200)
+    at = open_page(small.name)
+    assert at.radio(key="predictions_model").options[0].startswith("Recommended for this machine")
+    at.radio(key="predictions_model").set_value("frozen").run()
+    at.button(key="compute_predictions").click().run()
+    assert not at.exception, at.exception
+    assert "model 'frozen', chosen explicitly" in at.success[0].value
+    assert any(c.value.startswith("Predictions by the frozen model") for c in at.caption)

@@ -12,7 +12,7 @@ from sda2.explore import labeler_quality
 from tests.app.test_page_overview import _array
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGE = "app_pages/labeler_quality.py"
+PAGE = "app_pages/quality.py"
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 import fiftyone as fo
-from sda2 import arrays, store
+from sda2 import arrays, runs, store
 from sda2.analysis import copy_check
 from sda2.compute.duplicates import FINGERPRINT_SIZE, detect_duplicates, read_duplicate_groups
 from tests.conftest import private_copy
@@ -57,7 +57,7 @@ def test_fields_written_and_leaks_reported(leaky_digits):
     leaks = read_duplicate_groups(ds, crosses_split_only=True)
     assert {pairs["exact"][1], pairs["bright"][1]} <= {m for members in leaks["members"] for m in members}
     assert all(s == ["test", "train"] for s in leaks["splits"])
-    assert ds.info["sda2_duplicates"]["embeddings"] == "fingerprints"
+    assert runs.run_record(ds, "sda2_duplicates")["summary"]["embeddings"] == "fingerprints"
 
 
 def test_fingerprints_are_cached_and_reused(leaky_digits):

@@ -9,7 +9,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_predict
 
 import fiftyone as fo
-from sda2 import arrays, store
+from sda2 import arrays, runs, store
 from sda2.analysis.label_issues import find_label_issues
 from sda2.compute.label_issues import detect_label_issues
 from sda2.ingest.base import Box, Record
@@ -60,7 +60,7 @@ def test_fields_written_in_bulk_match_the_array_call(noisy_digits):
     np.testing.assert_allclose(ds.values("label_quality"), frame["label_quality"], rtol=1e-6)
     worst = ds.sort_by("label_quality").first()
     assert worst.is_label_issue and worst.suggested_label != worst.ground_truth.label
-    assert ds.info["sda2_label_issues"]["issues"] == int(found.sum())
+    assert runs.run_record(ds, "sda2_label_issues")["summary"]["issues"] == int(found.sum())
 
 
 def test_logits_field_gives_the_same_answer(noisy_digits):
