@@ -4,7 +4,9 @@ import streamlit as st
 
 from sda2.compute import projection
 from sda2.curation import saved_views
+from sda2.compute.embeddings import compute_embeddings
 from sda2.ui import bulk_widgets, map_figures, run_status
+from sda2.ui.progress import ProgressBar
 from sda2.ui.safe_text import md
 
 context = st.session_state["context"]
@@ -15,12 +17,23 @@ if not keys:
     st.info("This dataset has no embeddings yet. Compute raw-pixel embeddings (good for small images such as "
             "digits) and their UMAP map here, or model embeddings in a notebook with `sda2.compute_embeddings`.")
     if st.button("Compute pixel embeddings and the map", key="map_compute", type="primary"):
-        with st.spinner("Computing pixel embeddings and the UMAP map (the first map a server makes also "
-                        "compiles UMAP: about a minute)…"):
-            projection.compute_map(context.dataset_name, compute_missing=True, progress=False)
+        n = context.dataset().count()
+        st.caption("Embedding the images")
+        bar = ProgressBar("pixel embeddings", n)
+        compute_embeddings(context.dataset_name, model="pixels", batch_size=max(16, min(1024, n // 20)), progress=bar)
+        embed_s, estimated = bar.done(), bar.first_estimate
+        st.caption("Laying out the map (the first map a server makes also compiles UMAP)")
+        bar = ProgressBar("umap map", n, unit="points")
+        projection.compute_map(context.dataset_name, progress=bar)
+        st.session_state["map_progress_note"] = (
+            f"Pixel embeddings of {n:,} images took {embed_s:,.1f} s"
+            + (f" (estimated: {estimated})" if estimated else "")
+            + f"; the map took {bar.done():,.1f} s.")
         st.rerun()
     st.stop()
 
+if "map_progress_note" in st.session_state:
+    st.caption(md(st.session_state.pop("map_progress_note")))
 controls = st.columns([1, 1, 2])
 key = controls[0].selectbox("Embeddings", keys, key="map_embeddings")
 status = projection.map_status(context.dataset_name, key)
@@ -30,8 +43,9 @@ if status != "current":
     (st.info if status == "missing" else st.warning)(message)
     if st.button("Compute the map" if status == "missing" else "Recompute the map", key="map_compute",
                  type="primary"):
-        with st.spinner("Computing the UMAP map (the first map a server makes also compiles UMAP: about a minute)…"):
-            projection.compute_map(context.dataset_name, key, progress=False)
+        bar = ProgressBar("umap map", context.dataset().count(), unit="points")
+        projection.compute_map(context.dataset_name, key, progress=bar)
+        bar.done()
         st.rerun()
     if status == "missing":
         st.stop()

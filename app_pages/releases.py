@@ -9,6 +9,7 @@ from sda2.report import export
 from sda2.curation import release_diff, releases
 from sda2.report import figures, quality_report
 from sda2.ui.safe_text import md
+from sda2.ui.collection_widgets import collection_section
 
 context = st.session_state["context"]
 name = context.dataset_name
@@ -59,6 +60,8 @@ st.dataframe(result.changes.assign(old_label=result.changes["old_label"].map(rel
              hide_index=True, key="diff_changes")
 st.download_button("Download the changes (CSV)", result.to_csv(), file_name=f"{name}_{old}_to_{new}.csv",
                    key="diff_csv")
+
+collection_section(name, versions)
 
 st.subheader("Export")
 left, mid, right = st.columns(3)

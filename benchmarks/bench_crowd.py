@@ -5,7 +5,7 @@
 - accuracy of the consensus, Pearson of each worker's estimated vs true accuracy (true = share of their answers
   equal to clean_label, workers with >= 20 answers), wall time; for ours also the peak traced memory
   (tracemalloc) on all 150,000 answers;
-- crowd-kit's majority vote, Dawid–Skene, one-coin and MACE (one restart) on all 50,000 items; GLAD (122 s on all of them
+- crowd-kit's majority vote, Dawid–Skene, one-coin and MACE (one restart) on all 50,000 items; GLAD (122 s on all
   when measured before) on the model-prior subsample unless ``--full-glad``;
 - ours from the answers alone, with the model's out-of-fold probabilities as prior, with 5 % gold, with both.
   The prior is computed on a subsample (the first ``--n`` = 10,000 images, CIFAR's order being random): cached
@@ -150,6 +150,15 @@ def honeypots(answers: pd.DataFrame, clean: pd.Series, true_acc: pd.Series, gold
         elif len(hit):
             false_pause += 1
     low = int((true_acc < 0.7).sum())
+    missed = low - len(caught)  # including the low workers who met no gold item at all
+    # the same rule on simulated gold answers: how many it takes for a worker of accuracy a (median of 2,000)
+    rng = np.random.default_rng(0)
+    needed = {}
+    for a in (0.5, 0.55, 0.6, 0.65):
+        ok = rng.random((2000, 400)) < a
+        upper = wilson_upper(np.cumsum(ok, 1), np.arange(1, 401)[None, :])
+        first = np.where((upper < 0.7).any(1), (upper < 0.7).argmax(1) + 1, 400)
+        needed[str(a)] = int(np.median(first))
     return {"gold_items": len(gold_items), "gold_answers": len(on_gold),
             "gold_answers_per_worker_median": float(per["size"].median()),
             "workers_with_5plus_gold": len(enough),
@@ -158,7 +167,9 @@ def honeypots(answers: pd.DataFrame, clean: pd.Series, true_acc: pd.Series, gold
             "workers_below_0.7": low, "caught": len(caught), "not_caught_yet": missed,
             "gold_answers_to_catch_median": float(np.median(caught)) if caught else None,
             "gold_answers_to_catch_max": int(max(caught)) if caught else None,
-            "wrongly_paused_at_or_above_0.7": false_pause}
+            "wrongly_paused_at_or_above_0.7": false_pause,
+            "rule": "pause when the Wilson 95 % upper bound of the gold accuracy is below 0.7",
+            "simulated_gold_answers_to_catch_median_by_accuracy": needed}
 
 
 def throughput(answers: pd.DataFrame, clean: pd.Series, true_acc: pd.Series) -> dict:
@@ -330,7 +341,8 @@ def main() -> None:
         print(f"  {row['class']:<12}{row['seconds_per_label']:>6.2f} s/label  accuracy {row['accuracy']:.2%}")
     print("planner (predicted vs replayed on held-out items):")
     for row in result["planner"]["rows"]:
-        print(f"  {row['answers_per_item']} answer(s): predicted {row['predicted']:.2%}, replayed {row['replayed']:.2%}")
+        print(f"  {row['answers_per_item']} answer(s): predicted {row['predicted']:.2%}, "
+              f"replayed {row['replayed']:.2%}")
     print("  cheapest plan for 99 %:", result["planner"]["plan_for_0.99"])
     print(f"total {result['total_seconds']} s")
 

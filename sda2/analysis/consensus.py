@@ -315,6 +315,6 @@ def aggregate_answers(answers: pd.DataFrame, method: str = "auto", probabilities
 
 
 def answers_from_ratings(ratings: pd.DataFrame) -> pd.DataFrame:
-    """Samples x labelers ratings (as :func:`sda2.analysis.agreement.ratings_matrix` gives) as item/worker/label rows."""
+    """Samples x labelers ratings (:func:`sda2.analysis.agreement.ratings_matrix`) as item/worker/label rows."""
     long = ratings.rename_axis(index="item", columns="worker").stack(future_stack=True).dropna()
     return long.rename("label").reset_index()

@@ -1,4 +1,4 @@
-"""A reliability planner: the label accuracy a labeling plan delivers, what it costs, and the cheapest plan for a target.
+"""A reliability planner: the label accuracy a labeling plan delivers, its cost, and the cheapest plan for a target.
 
 A plan is: ``answers_per_item`` labelers per item (drawn from the pool whose accuracies were measured, e.g. by
 :func:`sda2.analysis.consensus.aggregate_answers` or by gold), a ``honeypot_rate`` (the share of each labeler's
@@ -88,19 +88,33 @@ def distinct_draws(rng: np.random.Generator, shares: np.ndarray, n: int, m: int)
 
 def simulate_items(accuracies: np.ndarray, shares: np.ndarray, answers_per_item: int, classes: int,
                    error_shares: np.ndarray, reviewer_accuracy: float = 0.99, n: int = SIMULATED_ITEMS,
-                   seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   seed: int = 0, ambiguous_share: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For ``n`` simulated items: (weighted vote right, its posterior confidence, right once a reviewer's answer
-    joins the vote with the weight of ``reviewer_accuracy``)."""
+    joins the vote with the weight of ``reviewer_accuracy``).
+
+    ``ambiguous_share`` of the items look like their most confusable class (a cat that could be a dog): there a
+    labeler who would be right picks either of the two with equal chance, and elsewhere each labeler is right
+    more often, so their mean accuracy stays the one measured. It is what makes real errors coincide.
+    """
     rng = np.random.default_rng(seed)
     m = min(answers_per_item, len(accuracies))
     truth = rng.integers(0, classes, n)
     # a wrong answer: the r-th most likely wrong class for this true class (a fixed random order per class)
     order = np.stack([rng.permutation(np.delete(np.arange(classes), c)) for c in range(classes)])
+    ambiguous = rng.random(n) < ambiguous_share
+    lift = 1.0 / (1.0 - ambiguous_share / 2)
 
-    def answer(acc: np.ndarray) -> np.ndarray:
+    def answer(acc: np.ndarray, lifted: bool = True) -> np.ndarray:
+        if lifted:
+            acc = np.minimum(acc * lift, 1.0)
         right = rng.random(acc.shape) < acc
         rank = rng.choice(len(error_shares), size=acc.shape, p=error_shares)
-        return np.where(right, truth[:, None], order[truth[:, None], rank])
+        wrong = order[truth[:, None], rank]
+        if lifted:  # on an ambiguous item half of the "right" answers go to the look-alike class
+            swap = right & ambiguous[:, None] & (rng.random(acc.shape) < 0.5)
+            right = right & ~swap
+            wrong = np.where(swap, order[truth, 0][:, None], wrong)
+        return np.where(right, truth[:, None], wrong)
 
     def log_odds(acc: np.ndarray) -> np.ndarray:
         return np.log(acc) - np.log((1 - acc) / max(classes - 1, 1))
@@ -116,7 +130,7 @@ def simulate_items(accuracies: np.ndarray, shares: np.ndarray, answers_per_item:
     post /= post.sum(1, keepdims=True)
     chosen = (post + tie).argmax(1)
     reviewer = np.clip(np.full((n, 1), reviewer_accuracy), 1e-3, 1 - 1e-3)
-    np.add.at(score, (rows, answer(reviewer)[:, 0]), log_odds(reviewer)[:, 0])
+    np.add.at(score, (rows, answer(reviewer, lifted=False)[:, 0]), log_odds(reviewer)[:, 0])
     reviewed = (score + tie).argmax(1)
     return chosen == truth, post[rows, chosen], reviewed == truth
 
@@ -138,7 +152,7 @@ def _check_plan(answers_per_item, honeypot_rate, reviewer_accuracy, classes, rev
 def plan_estimates(accuracies, answers_per_item: int = 3, honeypot_rate: float = 0.0, review_shares=(0.0,),
                    reviewer_accuracy: float = 0.99, classes: int = 10, error_shares=None, weights=None,
                    pause_below: float = 0.7, review_cost: float = 1.0, n: int = SIMULATED_ITEMS,
-                   seed: int = 0) -> list[PlanEstimate]:
+                   seed: int = 0, ambiguous_share: float = 0.0) -> list[PlanEstimate]:
     """One :class:`PlanEstimate` per review share for ``answers_per_item`` answers (one simulation shared by all)."""
     acc, share = _check_pool(accuracies, weights)
     _check_plan(answers_per_item, honeypot_rate, reviewer_accuracy, classes, review_shares)
@@ -150,7 +164,7 @@ def plan_estimates(accuracies, answers_per_item: int = 3, honeypot_rate: float =
         if keep.any():
             acc, share = acc[keep], share[keep] / share[keep].sum()
     right, confidence, fixed = simulate_items(acc, share, int(answers_per_item), classes, spread, reviewer_accuracy,
-                                              n, seed)
+                                              n, seed, ambiguous_share)
     least_sure = np.argsort(confidence, kind="stable")
     out = []
     for review_share in review_shares:
@@ -168,7 +182,8 @@ def plan_estimates(accuracies, answers_per_item: int = 3, honeypot_rate: float =
 def plan_accuracy(accuracies, answers_per_item: int = 3, honeypot_rate: float = 0.0, review_share: float = 0.0,
                   **kwargs) -> PlanEstimate:
     """Expected accuracy of the delivered labels and cost (answers per item) of one plan (see the module doc);
-    ``kwargs``: reviewer_accuracy, classes, error_shares, weights, pause_below, review_cost, n, seed."""
+    ``kwargs``: reviewer_accuracy, classes, error_shares, weights, pause_below, review_cost, n, seed,
+    ambiguous_share (see :func:`simulate_items`)."""
     return plan_estimates(accuracies, answers_per_item, honeypot_rate, (review_share,), **kwargs)[0]
 
 

@@ -133,9 +133,13 @@ def _load(prepare, path: str):
 
 def compute_embeddings(dataset_or_name, model: str = "effnet_lite0", key: str | None = None,
                        input_size: int | None = None, batch_size: int | None = None, device: str | None = None,
-                       overwrite: bool = False, progress: bool = True, num_workers: int | None = None,
+                       overwrite: bool = False, progress=True, num_workers: int | None = None,
                        checkpoint_seconds: float = 60.0) -> Embeddings:
-    """Embed every sample without embeddings under ``key`` (default ``embeddings_<model>``), store and return all."""
+    """Embed every sample without embeddings under ``key`` (default ``embeddings_<model>``), store and return all.
+
+    ``progress``: True for a tqdm bar, False for none, or a callable ``progress(fraction, eta_s, text)``
+    called after every batch (the app's bar, ``sda2.ui.progress.ProgressBar``).
+    """
     collection = store.as_dataset(dataset_or_name)
     name = _name(collection)
     key = key or f"embeddings_{model}"
@@ -176,7 +180,9 @@ def compute_embeddings(dataset_or_name, model: str = "effnet_lite0", key: str | 
 
     batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
     workers = num_workers or min(8, os.cpu_count() or 1)
-    with ThreadPoolExecutor(workers) as pool, tqdm(total=len(todo), unit="img", disable=not progress,
+    report = progress if callable(progress) else None  # the app's bar: (fraction, eta_s, text)
+    quiet = report is not None or not progress
+    with ThreadPoolExecutor(workers) as pool, tqdm(total=len(todo), unit="img", disable=quiet,
                                                     desc=f"Embedding {name} ({model})") as bar:
         def submit(batch: list[tuple[str, str]]) -> list:
             return [pool.submit(_load, embedder.prepare, path) for _, path in batch]
@@ -195,8 +201,15 @@ def compute_embeddings(dataset_or_name, model: str = "effnet_lite0", key: str | 
                 new_rows.append(embedder.embed(np.stack([image for _, image in good])))
                 new_ids.extend(sid for sid, _ in good)
             bar.update(len(batch))
+            if report is not None:
+                done_n = min(len(todo), (k + 1) * batch_size)
+                elapsed = time.perf_counter() - start
+                report(done_n / len(todo), elapsed / done_n * (len(todo) - done_n),
+                       f"{k + 1:,} of {len(batches):,} batches · {done_n:,} of {len(todo):,} images")
             if time.perf_counter() - last_save > checkpoint_seconds:
                 save()
+    if report is not None and not todo:
+        report(1.0, 0.0, f"all {reused:,} images had embeddings already")
     computed = len(todo) - len(skipped)
     if computed == 0 and not len(stored_ids):
         reasons = "; ".join(f"{s.item}: {s.reason}" for s in skipped[:3])

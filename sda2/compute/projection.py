@@ -47,7 +47,7 @@ def _fingerprint(dataset_name: str, key: str) -> str:
     return digest.hexdigest()
 
 
-def _resolve_key(dataset, embeddings_key: str | None, compute_missing: bool) -> str:
+def _resolve_key(dataset, embeddings_key: str | None, compute_missing: bool, progress=False) -> str:
     """The embeddings key to map: the one given, else the preferred stored one, else new pixel embeddings."""
     keys = embedding_keys(dataset.name)
     if embeddings_key is not None:
@@ -61,7 +61,7 @@ def _resolve_key(dataset, embeddings_key: str | None, compute_missing: bool) -> 
     if not compute_missing:
         raise KeyError(f"Dataset {dataset.name!r} has no embeddings yet. Fix: run "
                        "sda2.compute_embeddings(dataset, model='pixels') first, or pass compute_missing=True.")
-    compute_embeddings(dataset, model="pixels", progress=False)
+    compute_embeddings(dataset, model="pixels", progress=progress)
     return embedding_keys(dataset.name)[0]
 
 
@@ -80,9 +80,15 @@ def _params(method: str, **params) -> dict:
 
 def project(X: np.ndarray, method: str = "umap", n_neighbors: int = 15, min_dist: float = 0.1,
             n_epochs: int | None = None, pca_dims: int | None = 50, fit_limit: int = 20_000,
-            seed: int | None = None, progress: bool = True) -> np.ndarray:
-    """2-D float32 coordinates of the rows of ``X`` (PCA, or UMAP with the speed-ups described above)."""
+            seed: int | None = None, progress=True) -> np.ndarray:
+    """2-D float32 coordinates of the rows of ``X`` (PCA, or UMAP with the speed-ups described above).
+
+    ``progress``: True for umap-learn's log and a tqdm bar, False for none, or a callable
+    ``progress(fraction, eta_s, text)`` told each stage (PCA, UMAP fit, placing the rest).
+    """
     from sklearn.decomposition import PCA
+
+    report = progress if callable(progress) else (lambda fraction, eta_s, text: None)
 
     X = np.asarray(X, dtype=np.float32).reshape(len(X), -1)
     n = len(X)
@@ -91,20 +97,26 @@ def project(X: np.ndarray, method: str = "umap", n_neighbors: int = 15, min_dist
         xy = PCA(components, random_state=0).fit_transform(X) if n > 1 else np.zeros((n, 0))
         return np.pad(xy, ((0, 0), (0, 2 - xy.shape[1]))).astype(np.float32)
     if pca_dims and X.shape[1] > pca_dims and n > pca_dims:
+        report(0.02, None, f"reducing {n:,} embeddings from {X.shape[1]:,} to {pca_dims} dims with PCA")
         X = PCA(pca_dims, random_state=0).fit_transform(X).astype(np.float32)
     import umap  # imported here: umap-learn takes seconds to import and compiles with numba on first use
 
     fit_n = min(n, fit_limit)
     reducer = umap.UMAP(n_neighbors=min(n_neighbors, fit_n - 1), min_dist=min_dist, n_epochs=n_epochs,
-                        random_state=seed, n_jobs=1 if seed is not None else -1, verbose=progress)
+                        random_state=seed, n_jobs=1 if seed is not None else -1, verbose=progress is True)
+    report(0.1, None, f"fitting UMAP on {fit_n:,} points (a fresh server also compiles UMAP first)")
     if fit_n == n:
-        return reducer.fit_transform(X).astype(np.float32)
+        xy = reducer.fit_transform(X).astype(np.float32)
+        report(1.0, 0.0, f"UMAP fitted on {n:,} points")
+        return xy
     rng = np.random.default_rng(seed)
     fit_rows = np.sort(rng.choice(n, fit_n, replace=False))
     rest = np.setdiff1d(np.arange(n), fit_rows)
     xy = np.empty((n, 2), dtype=np.float32)
     xy[fit_rows] = reducer.fit_transform(X[fit_rows])
-    xy[rest] = _place(X[fit_rows], xy[fit_rows], X[rest], progress)
+    report(0.8, None, f"placing the other {len(rest):,} points by their nearest fitted ones")
+    xy[rest] = _place(X[fit_rows], xy[fit_rows], X[rest], progress is True)
+    report(1.0, 0.0, f"{n:,} points on the map")
     return xy
 
 
@@ -147,19 +159,29 @@ def map_status(dataset_or_name, embeddings_key: str | None = None, method: str |
 
 
 def compute_map(dataset_or_name, embeddings_key: str | None = None, method: str = "umap", *, force: bool = False,
-                compute_missing: bool = False, progress: bool = True, **params) -> tuple[np.ndarray, np.ndarray]:
+                compute_missing: bool = False, progress=True, **params) -> tuple[np.ndarray, np.ndarray]:
     """(ids, xy) of the 2-D map of a dataset's embeddings: the stored one while current, else computed and stored.
 
     ``params``: n_neighbors (15), min_dist (0.1), n_epochs (None: umap-learn's choice), pca_dims (50),
     fit_limit (20,000: fit on a subsample above it, place the rest by nearest neighbours) and seed (None:
     fastest, parallel).
     Rows of embeddings that are not finite (a failed image) are left off the map; ``compute_missing``
-    computes pixel embeddings first when the dataset has none.
+    computes pixel embeddings first when the dataset has none. ``progress``: True (tqdm), False, or a callable
+    ``progress(fraction, eta_s, text)``: embeddings take its first half when computed here, the map the rest.
     """
     wanted = _params(method, **params)
     options = {**_DEFAULTS, **params}
     dataset = store.as_dataset(dataset_or_name)
-    key = _resolve_key(dataset, embeddings_key, compute_missing)
+    report = progress if callable(progress) else None
+    share = 0.5 if report is not None and compute_missing and not embedding_keys(dataset.name) else 0.0
+
+    def embedding_stage(fraction, eta_s, text):
+        report(share * fraction, None, f"embeddings: {text}")
+
+    def map_stage(fraction, eta_s, text):
+        report(share + (1 - share) * fraction, eta_s, f"map: {text}")
+
+    key = _resolve_key(dataset, embeddings_key, compute_missing, embedding_stage if report else progress)
     fingerprint = _fingerprint(dataset.name, key)
     if not force and _is_current(dataset.name, key, wanted, fingerprint):
         ids, xy = arrays.load(dataset, map_key(key))
@@ -172,7 +194,7 @@ def compute_map(dataset_or_name, embeddings_key: str | None = None, method: str 
                          "at least 2. Fix: recompute the embeddings (sda2.compute_embeddings).")
     started = time.perf_counter()
     version = label_version(dataset)
-    xy = project(values[finite], method, progress=progress, **options)
+    xy = project(values[finite], method, progress=map_stage if report else progress, **options)
     ids = ids[finite]
     fit_samples = min(len(ids), options["fit_limit"]) if method == "umap" else len(ids)
     with runs.recording(dataset, runs.array_run_key(map_key(key)), "map", arrays=[map_key(key)],

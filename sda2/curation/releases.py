@@ -308,13 +308,15 @@ def create_release(dataset_or_name, version: str, created_by: str, notes: str = 
     else:
         rows = changed
     counts = _counts(frame)
+    oof_metrics = _oof_metrics(dataset, frame, kind)
     meta_doc = {"dataset_id": dataset_id, "dataset_name": dataset.name, "version": version, "created_at": now,
                 "created_by": who, "notes": str(notes or ""), "guideline_version": guideline_version or None,
                 "label_field": label_field, "label_kind": kind, "classes": store.classes(dataset, label_field),
                 "parent_id": parent["_id"] if parent else None, "full": bool(full),
                 "stored_rows": len(rows) + len(gone), "excluded": counts["excluded"],
                 "ambiguous": counts["ambiguous"], "samples": counts["samples"],
-                "counts_by_split": counts["counts_by_split"], "committed": False, "owner": _owner()}
+                "counts_by_split": counts["counts_by_split"], "oof_metrics": oof_metrics, "committed": False,
+                "owner": _owner()}
     try:
         release_id = store.durable(_meta()).insert_one(meta_doc).inserted_id
     except Exception as exc:
@@ -334,6 +336,38 @@ def create_release(dataset_or_name, version: str, created_by: str, notes: str = 
     faults.point("releases.commit")
     store.durable(_meta()).update_one({"_id": release_id}, {"$set": {"committed": True}, "$unset": {"owner": ""}})
     return release_info(dataset, version)
+
+
+def _oof_metrics(dataset, frame: pd.DataFrame, kind: str, pred_field: str = "predictions") -> dict | None:
+    """Per-class recall / precision / F1 / support of the stored out-of-fold predictions on the release's
+    labeled, not excluded samples; None without single-label predictions."""
+    from sda2 import arrays
+    from sda2.analysis.evaluation import per_class_table
+    from sda2.compute.predictions import probabilities_key
+
+    key = probabilities_key(pred_field)
+    if kind != "classification" or not arrays.exists(dataset, key):
+        return None
+    rows = frame[~excluded_mask(frame) & frame["label"].notna()]
+    classes = list(arrays.info(dataset, key).get("classes") or [])
+    _, proba = arrays.load(dataset, key, ids=list(rows["sample_id"]))
+    proba = np.asarray(proba, dtype=np.float64)
+    has = np.isfinite(proba).all(axis=1)
+    if not classes or not has.any():
+        return None
+    predicted = np.asarray(classes, dtype=object)[proba[has].argmax(axis=1)]
+    truth = rows["label"].to_numpy(dtype=object)[has]
+    table = per_class_table(truth, predicted, sorted(set(truth)))
+    return {str(c): {m: float(table.loc[c, m]) for m in ("recall", "precision", "f1", "support")} for c in table.index}
+
+
+def release_metrics(dataset_or_name, version: str) -> pd.DataFrame | None:
+    """Per-class out-of-fold metrics stored with release ``version`` (None when it was made without predictions)."""
+    dataset = store.as_dataset(dataset_or_name)
+    metrics = _doc(dataset, version).get("oof_metrics")
+    if not metrics:
+        return None
+    return pd.DataFrame.from_dict(metrics, orient="index").rename_axis("class")
 
 
 def storage_bytes(dataset_or_name) -> dict:

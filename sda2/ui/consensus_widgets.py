@@ -70,7 +70,8 @@ def consensus_section(records: pd.DataFrame, key: str = "consensus") -> None:
         else:
             st.success(f"Cheapest plan for {target:.1%}: {best.answers_per_item} answer(s) per item, "
                        f"{best.review_share:.0%} of items reviewed (least certain first), {honeypots:.0%} honeypots "
-                       f"→ expected accuracy {best.accuracy:.2%} ({best.accuracy_low:.2%}–{best.accuracy_high:.2%}) "
+                       f"→ expected accuracy {best.accuracy:.2%} "
+                       f"({best.accuracy_low:.2%}–{best.accuracy_high:.2%}) "
                        f"at {best.cost:.2f} answers per item.")
         shown = table.assign(accuracy=(table["accuracy"] * 100).round(2), cost=table["cost"].round(2),
                              review_share=(table["review_share"] * 100).round(0))

@@ -3,27 +3,51 @@ that shows the flagged samples of any check (thumbnails from ``sda2.ui.sample_gr
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import streamlit as st
 
 from sda2.explore import browse
 from sda2.curation import queries
 from sda2.issues.base import score_field
+from sda2.compute.embeddings import compute_embeddings, embedding_keys
 from sda2.issues.find import find_issues
+from sda2.issues.registry import get, issue_types
 from sda2.ui import sample_grid
+from sda2.ui.progress import ProgressBar, stage
 from sda2.ui.safe_text import md
 
 PAGE_SIZE = 24
 RESULT = "issues_last_run"  # session key: the summary of the last run started from the page
 
 
+def run_checks(dataset, names: list[str] | None, annotator: str) -> pd.DataFrame:
+    """Run issue checks ``names`` (None: all) one by one under a progress bar; missing pixel embeddings first."""
+    names = issue_types() if names is None else list(names)
+    n = len(dataset)
+    bar = ProgressBar("issue checks " + ",".join(names), n, unit="samples",
+                      start_text=f"Running {', '.join(names)} on {n:,} samples…")
+    embed_share = 0.0
+    if any("embeddings" in get(name).needs for name in names) and not embedding_keys(dataset.name):
+        embed_share = 0.5
+        compute_embeddings(dataset, model="pixels", progress=stage(bar, 0.0, embed_share))
+    rows, started = [], time.perf_counter()
+    for k, name in enumerate(names):
+        per_check = (time.perf_counter() - started) / k if k else None
+        bar(embed_share + (1 - embed_share) * k / len(names), per_check and per_check * (len(names) - k),
+            f"check {k + 1} of {len(names)}: {name}")
+        rows.append(find_issues(dataset, [name], annotator=annotator, progress=False))
+    bar.done(f"{len(names)} of {len(names)} checks done")
+    return pd.concat(rows)
+
+
 def _run(dataset, names: list[str] | None, annotator: str) -> None:
     """Run the checks (a button callback); keep the summary for :func:`show_last_run`."""
-    with st.spinner(f"Running {'all checks' if names is None else ', '.join(names)} on {len(dataset):,} samples…"):
-        try:
-            st.session_state[RESULT] = find_issues(dataset, names, annotator=annotator, progress=False)
-        except (ValueError, KeyError) as exc:
-            st.session_state[RESULT] = str(exc)
+    try:
+        st.session_state[RESULT] = run_checks(dataset, names, annotator)
+    except (ValueError, KeyError) as exc:
+        st.session_state[RESULT] = str(exc)
 
 
 def show_last_run() -> None:

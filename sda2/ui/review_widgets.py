@@ -15,6 +15,7 @@ import streamlit as st
 
 from sda2.curation import audit, edits
 from sda2.ui import thumbnails
+from sda2.ui.progress import ProgressBar
 from sda2.ui.safe_text import escape_figure, md
 
 # decision -> (button text, shortcut); "relabel" writes the label picked in the select box
@@ -188,24 +189,25 @@ def detection_empty_state(dataset, what: str, module: str, function: str, fields
         if run is None:
             st.error(f"{module} has no function {function}(); run detection from a notebook instead.")
             return
-        with st.spinner(f"Finding {what} in {len(dataset):,} samples…"):
-            try:
-                run(dataset, **options)
-            except (ValueError, KeyError) as exc:
-                st.error(md(f"Could not find {what}: {exc}"))
-                return
+        bar = ProgressBar(f"find {what}", len(dataset), unit="samples",
+                          start_text=f"Finding {what} in {len(dataset):,} samples…")
+        try:
+            run(dataset, **options)
+        except (ValueError, KeyError) as exc:
+            st.error(md(f"Could not find {what}: {exc}"))
+            return
+        bar.done()
         st.rerun()
 
 
 def check_empty_state(dataset, what: str, check: str, fields, annotator: str) -> None:
     """Explain that ``what`` is not computed yet; offer a button running issue check ``check`` (sda2.find_issues)."""
-    from sda2.issues.find import find_issues
+    from sda2.ui.issue_widgets import run_checks
 
     st.info(md(f"No {what} for {dataset.name!r} yet: this page reads the fields {', '.join(fields)}, written by "
                f"the {check!r} issue check (also on the Issues page)."))
     if st.button(f"Find {what} now", key=f"run_check_{check}", type="primary"):
-        with st.spinner(f"Finding {what} in {len(dataset):,} samples…"):
-            summary = find_issues(dataset, [check], annotator=annotator, progress=False)
+        summary = run_checks(dataset, [check], annotator)
         if summary.loc[check, "status"] != "found":
             st.error(md(f"Could not find {what}: {summary.loc[check, 'message']}"))
             return

@@ -56,7 +56,7 @@ def filter_controls(context) -> dict:
     if has_pred:
         predictions = cols[1].multiselect(f"Prediction ({md(context.prediction_field)})", choices["predicted"],
                                           key="samples_predictions", placeholder="any class")
-    judge, range_col, slider_col, sort_col, order_col = st.columns([2.2, 1.6, 2, 1.6, 1.1],
+    judge, range_col, slider_col, sort_col, order_col = st.columns([2, 1.5, 1.8, 1.6, 1.5],
                                                                    vertical_alignment="bottom")
     if can_judge:
         pick = judge.segmented_control("Predictions", list(CORRECTNESS), default="all", key="samples_correct")
@@ -76,7 +76,8 @@ def filter_controls(context) -> dict:
             slider_col.caption(f"{md(range_field)}: one value only ({md(bounds[0]) if bounds else 'none'}).")
     sort_by = sort_col.selectbox("Sort by", [NONE] + numeric, key="samples_sort_by",
                                  format_func=lambda f: "dataset order" if f == NONE else f)
-    descending = order_col.toggle("Highest first", key="samples_descending", disabled=sort_by == NONE)
+    descending = order_col.toggle("High first", key="samples_descending", disabled=sort_by == NONE,
+                                  help="On: the highest values of the sort field first. Off: the lowest first.")
     return {"labels": labels, "predictions": predictions, "tags": tags, "ranges": ranges, "correct": correct,
             "sort_by": None if sort_by == NONE else sort_by, "descending": descending}
 

@@ -51,6 +51,14 @@ def test_review_and_honeypots_raise_accuracy_and_cost():
     assert reviewed.accuracy - base.accuracy > 0.2 * (0.99 - base.accuracy)
 
 
+def test_ambiguous_items_make_errors_coincide_at_the_same_mean_accuracy():
+    acc = pd.Series([0.7] * 100)
+    plain = [rel.plan_accuracy(acc, m).accuracy for m in (1, 3)]
+    ambiguous = [rel.plan_accuracy(acc, m, ambiguous_share=0.3).accuracy for m in (1, 3)]
+    assert ambiguous[0] == pytest.approx(plain[0], abs=0.01)  # each labeler as accurate as measured
+    assert ambiguous[1] < plain[1] - 0.02  # but three of them fail together more often
+
+
 def test_cheapest_plan_reaches_the_target_at_least_cost():
     acc = pool()
     best, table = rel.cheapest_plan(acc, target=0.99, max_answers=5, review_shares=(0.0, 0.1, 0.2, 0.3, 0.5))

@@ -60,7 +60,7 @@ def test_page_shows_agreement_figures_and_adjudication(app_path, two_queues):
     heatmap = figures[0]["data"][0]
     assert heatmap["type"] == "heatmap" and heatmap["x"] == ["w", "x", "y", "z"]
     assert [t["type"] for t in figures[2]["data"]][:4] == ["bar", "scatter", "bar", "bar"]  # labeler panels
-    assert len(figures) == 6  # heatmap, levels, labelers, over time, class agreement, class time
+    assert len(figures) == 7  # heatmap, levels, labelers, over time, class agreement, class time, consensus accuracy
     labelers = at.dataframe[0].value
     assert labelers["labels / hour"].tolist() == [3600, 1800, 1200, 720]  # 1, 2, 3 and 5 s per label
     table = at.dataframe[-1].value
