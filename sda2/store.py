@@ -250,3 +250,20 @@ def drop_orphan_collections(prefix: str) -> list[str]:
     for name in dropped:
         conn.drop_collection(name)
     return dropped
+
+
+_READY_COLLECTIONS: set[str] = set()
+
+
+def dataset_collection(dataset, prefix: str, indexes: tuple = ()):
+    """The pymongo collection ``<prefix><root dataset id>`` of ``dataset``: ``indexes`` (``(keys, options)`` pairs)
+    are created on first use in a process, when the collections of deleted datasets are also dropped."""
+    name = prefix + str(dataset._root_dataset._doc.id)
+    coll = foo.get_db_conn()[name]
+    if name not in _READY_COLLECTIONS:
+        if not any(n.startswith(prefix) for n in _READY_COLLECTIONS):
+            drop_orphan_collections(prefix)
+        for keys, options in indexes:
+            coll.create_index(keys, **options)
+        _READY_COLLECTIONS.add(name)
+    return coll

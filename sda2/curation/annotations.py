@@ -19,25 +19,14 @@ from sda2 import store
 from sda2.analysis.agreement import TAG_SEP
 from sda2.curation import audit, edits, guidelines
 
-import fiftyone.core.odm as foo  # noqa: E402  (sda2.store has started the database)
 
 PREFIX = "sda2_annotations."
 COLUMNS = ["sample_id", "annotator", "label", "seconds", "created_at", "queue", "changed_by_review"]
-_ready: set[str] = set()
 
 
 def collection(dataset, prefix: str = PREFIX, indexes: tuple = ()):
-    """The pymongo collection ``<prefix><dataset id>`` of ``dataset`` (indexed on first use in a process;
-    collections of deleted datasets are dropped then)."""
-    name = prefix + audit.dataset_id(dataset)
-    coll = foo.get_db_conn()[name]
-    if name not in _ready:
-        if not any(n.startswith(prefix) for n in _ready):
-            drop_orphans(prefix)
-        for keys, options in indexes:
-            coll.create_index(keys, **options)
-        _ready.add(name)
-    return coll
+    """The pymongo collection ``<prefix><dataset id>`` of ``dataset`` (see :func:`sda2.store.dataset_collection`)."""
+    return store.dataset_collection(dataset, prefix, indexes)
 
 
 def drop_orphans(prefix: str = PREFIX) -> list[str]:

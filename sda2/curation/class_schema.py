@@ -31,13 +31,11 @@ from pymongo.errors import DuplicateKeyError
 from sda2 import faults, store
 from sda2.curation import audit
 
-import fiftyone.core.odm as foo  # noqa: E402  (sda2.store has started the database)
 
 PREFIX = "sda2_class_schema."
 MAX_CLASS_NAME = 200
 RESERVED_KEYS = frozenset({"s", "b", "a", "c", "r"})  # skip, back, accept; Streamlit keeps c and r
 MAX_ROUNDS = 50
-_ready: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -80,14 +78,7 @@ class ClassSchema:
 
 
 def _collection(dataset):
-    name = PREFIX + audit.dataset_id(dataset)
-    coll = foo.get_db_conn()[name]
-    if name not in _ready:
-        if not any(n.startswith(PREFIX) for n in _ready):
-            store.drop_orphan_collections(PREFIX)
-        coll.create_index([("version", DESCENDING)], unique=True)
-        _ready.add(name)
-    return coll
+    return store.dataset_collection(dataset, PREFIX, (([("version", DESCENDING)], {"unique": True}),))
 
 
 def validate_class_name(name) -> str:

@@ -23,24 +23,15 @@ from pymongo.errors import DuplicateKeyError
 from sda2 import faults, store
 from sda2.curation import audit, class_schema as schemas
 
-import fiftyone.core.odm as foo  # noqa: E402  (sda2.store has started the database)
 
 PREFIX = "sda2_guidelines."
 KINDS = ("positive", "negative", "edge")
 KIND_TITLES = {"positive": "Positive examples", "negative": "Negative examples", "edge": "Edge cases"}
 MAX_ROUNDS = 50
-_ready: set[str] = set()
 
 
 def _collection(dataset):
-    name = PREFIX + audit.dataset_id(dataset)
-    coll = foo.get_db_conn()[name]
-    if name not in _ready:
-        if not any(n.startswith(PREFIX) for n in _ready):
-            store.drop_orphan_collections(PREFIX)
-        coll.create_index([("version", DESCENDING)], unique=True)
-        _ready.add(name)
-    return coll
+    return store.dataset_collection(dataset, PREFIX, (([("version", DESCENDING)], {"unique": True}),))
 
 
 def current_version(dataset) -> int:
