@@ -3,13 +3,14 @@
 import plotly.graph_objects as go
 import streamlit as st
 
-from sda2.explore import evaluation
+from sda2.explore import browse, evaluation
 from sda2.compute.finetune import recommended_model
 from sda2.compute.predictions import compute_predictions, import_predictions_file, prediction_record
-from sda2.ui import bulk_widgets, evaluation_figures as figs, run_status
+from sda2.ui import bulk_widgets, evaluation_figures as figs, run_status, sample_grid
 from sda2.ui.safe_text import escape_figure, md, plot, unplot
 
 GRID = 24  # images shown for a confusion cell
+NAME_FIRST = "Type your name in the sidebar to save thresholds: every save is audited with who made it."
 
 context = st.session_state["context"]
 name, gt_field = context.dataset_name, context.label_field
@@ -71,6 +72,7 @@ if not evaluation.has_predictions(name, pred_field):
     best = recommended_model()[0]
     choices = {None: f"Recommended for this machine ({best})",
                "frozen": "Frozen features: a classifier on image embeddings (fast preview, minutes on CPU)",
+               "frozen_knn": "Frozen features + kNN label agreement on the same embeddings (better, ~15-30 % slower)",
                "finetune": "Fine-tune EfficientNet-Lite0 per fold (with a GPU; about 5 minutes on CPU)",
                "fused": "Fused: fine-tuned + frozen features + kNN label agreement (the most accurate, slowest)"}
     chosen = st.radio("Model", list(choices), format_func=lambda c: md(choices[c]), key="predictions_model")
@@ -141,9 +143,14 @@ if ev.kind == "classification":
     cell = ev.samples(true_cls, pred_cls)
     st.markdown(f"**{len(cell):,} samples of {md(true_cls)} predicted as {md(pred_cls)}**"
                 + (f" (the {GRID} most confident shown)" if len(cell) > GRID else ""))
-    if len(cell):
-        shown = cell.head(GRID)
-        st.image(list(shown["filepath"]), caption=[f"{c:.2f}" for c in shown["confidence"]], width=84)
+    if len(cell):  # sharp, labeled thumbnails (given label top, prediction bottom); a tile's button opens it
+        shown = browse.page_rows(context.dataset().select(list(cell["id"].head(GRID)), ordered=True), gt_field,
+                                 pred_field, limit=GRID)
+        sample_grid.sample_grid(shown, sort_by="confidence", key="cm", selectable=False)
+        opened = st.session_state.get(sample_grid.SELECTED)
+        if opened in set(shown["id"]):
+            with st.container(border=True, key="cm_detail"):
+                sample_grid.sample_detail(context, shown, opened)
     bulk_widgets.action_bar(context, list(cell["id"]), key="cm_bulk", what=f"{true_cls} → {pred_cls}")
 
 calibration = prediction_record(name, pred_field).get("calibration")
@@ -199,10 +206,14 @@ with right:
         m1.metric("Accepted", f"{choice.accepted:,}", help=f"Predicted {md(cls)} with confidence ≥ threshold.")
         m2.metric("Rejected", f"{choice.rejected:,}", help=f"Predicted {md(cls)} below the threshold.")
         st.caption(md(choice.summary()))
-        if st.button(f"Save threshold for {md(cls)}", key="save_threshold", type="primary"):
+        if st.button(f"Save threshold for {md(cls)}", key="save_threshold", type="primary",
+                     disabled=not context.annotator, help=None if context.annotator else NAME_FIRST):
             saved = evaluation.save_thresholds(name, {cls: choice.threshold}, gt_field, annotator=context.annotator)
             st.success(f"Saved: {md(cls)} ≥ {choice.threshold:.3f}.")
-    if st.button(f"Save thresholds for all classes at {target:.0%} precision", key="save_all_thresholds"):
+    if not context.annotator:
+        st.caption(NAME_FIRST)
+    if st.button(f"Save thresholds for all classes at {target:.0%} precision", key="save_all_thresholds",
+                 disabled=not context.annotator):
         found = ev.thresholds_for_precision(target)["threshold"].dropna()
         saved = evaluation.save_thresholds(name, found.to_dict(), gt_field, annotator=context.annotator)
         st.success(f"Saved thresholds for {len(found)} classes.")

@@ -21,7 +21,7 @@ everything = labeler_quality.annotation_records(dataset)
 records = labeler_quality.visible_records(dataset, everything, viewer, curator)
 if records.empty and not everything.empty:
     st.info(f"{len(everything):,} answer(s) are recorded, all on samples still open in a labeling queue: blind "
-            f"labeling keeps them from {md(viewer)} until those samples are done. Curators (named in SDA2_CURATORS) "
+            f"labeling keeps them from {md(viewer) if viewer else 'you'} until those samples are done. Curators (named in SDA2_CURATORS) "
             "see them.")
     st.stop()
 if records.empty:
@@ -94,7 +94,7 @@ with classes_tab:
     st.plotly_chart(qf.class_time_bars(efficiency.per_class), key="class_time")
 
 with adjudication_tab:
-    if not curator and viewer == "anonymous":
+    if not curator and not viewer:
         st.info("Adjudication shows every labeler's answers side by side. Type your name in the sidebar: you see "
                 "the disputed samples you did not label yourself (adjudication is a separate role).")
     elif report.adjudication.empty and not curator:
@@ -119,4 +119,4 @@ with review_tab:
     rsw.review_section(team)
 
 st.header("Consensus and plan")  # aggregation method, labelers' estimated accuracy, the cheapest plan for a target
-cw.consensus_section(records)
+cw.consensus_section(records, dataset=dataset, pred_field=context.prediction_field)

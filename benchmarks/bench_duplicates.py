@@ -15,6 +15,7 @@ originals (pairs of two different originals the tool links). Goals: recall >= 0.
 are drawn to tests/artifacts/cifar_near_duplicates.png (not committed).
 
     .venv/bin/python benchmarks/bench_duplicates.py            # MNIST + CIFAR-10N (about 10 minutes)
+    .venv/bin/python benchmarks/bench_duplicates.py --only mnist --originals 2000   # a subset (a few minutes)
     .venv/bin/python benchmarks/bench_duplicates.py --scale    # also 1,000,000 x 128 vectors, near duplicates
 """
 
@@ -68,7 +69,7 @@ def mnist_originals() -> tuple[list[str], list[str], np.ndarray]:
     folder = BENCH_MEDIA / "mnist"
     paths = ([str(folder / f"{i:05d}.png") for i in range(len(images))] if (folder / "09999.png").exists()
              else write_pngs(images, folder))
-    return paths, labels, images
+    return paths[:ORIGINALS], labels[:ORIGINALS], images[:ORIGINALS]
 
 
 def cifar_originals() -> tuple[list[str], list[str], np.ndarray]:
@@ -262,9 +263,15 @@ def main() -> None:
     parser.add_argument("--scale", action="store_true", help="also time 1,000,000 x 128 vectors")
     parser.add_argument("--scale-only", action="store_true", help="only the 1,000,000 x 128 run")
     parser.add_argument("--only", choices=("mnist", "cifar10n"), help="one dataset only")
+    parser.add_argument("--originals", type=int, default=ORIGINALS,
+                        help=f"originals per dataset (default {ORIGINALS:,}; at least {PER_KIND * len(EDITS):,})")
     args = parser.parse_args()
+    if args.originals < PER_KIND * len(EDITS):
+        parser.error(f"--originals must be at least {PER_KIND * len(EDITS):,} (one source per injected copy).")
+    globals()["ORIGINALS"] = args.originals
     results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores (shared)", "command": " ".join(sys.argv)}
-    out = RESULTS / ("duplicates_scale.json" if args.scale_only else "duplicates.json")
+    out = RESULTS / ("duplicates_scale.json" if args.scale_only else "duplicates.json" if args.originals == 10_000
+                     else f"duplicates_{args.originals}.json")
     if not args.scale_only:
         for name, originals, present in (("mnist", mnist_originals, MNIST / "t10k-images-idx3-ubyte.gz"),
                                          ("cifar10n", cifar_originals, CIFAR / "train_images.tar.gz")):

@@ -33,3 +33,6 @@ if [ ${#debs[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${debs[@]}" >/dev/null
 fi
+# UMAP's numba code compiled once per machine into .sda2/numba (a fresh process then loads it in about a second
+# instead of compiling for a minute before its first map).
+.venv/bin/python -c "from sda2.compute.projection import warm_up; print(f'setup: UMAP compiled and cached in {warm_up():.1f} s')" 2>/dev/null || echo "setup: UMAP warm-up skipped"

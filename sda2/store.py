@@ -5,6 +5,8 @@ Importing this module starts (or finds) the database first, so FiftyOne always t
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import re
 import time
@@ -110,6 +112,26 @@ def as_dataset(dataset_or_name):
     return open_dataset(dataset_or_name) if isinstance(dataset_or_name, str) else dataset_or_name
 
 
+def dataset_or_name(func):
+    """Decorator for a public function whose first argument is a dataset: it takes a dataset's name too.
+
+    ``sda2.audit_log("digits")`` and ``sda2.audit_log(ds)`` are the same call; a dataset or a view passes through
+    unchanged, a name is opened with :func:`open_dataset` (an unknown name raises :class:`DatasetNotFound`).
+    """
+    first = next(iter(inspect.signature(func).parameters))
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        if args:
+            args = (as_dataset(args[0]), *args[1:])
+        elif first in kwargs:
+            kwargs[first] = as_dataset(kwargs[first])
+        return func(*args, **kwargs)
+
+    wrapper.takes_dataset_or_name = True
+    return wrapper
+
+
 def dataset_id(dataset_or_name) -> str:
     """The id (24 hex digits) of a dataset, of the dataset under a view, or of the dataset so named."""
     if not isinstance(dataset_or_name, str):
@@ -195,6 +217,7 @@ class FieldInfo:
     kind: str  # "classification", "multilabel" or "detection"
 
 
+@dataset_or_name
 def label_fields(dataset: fo.Dataset) -> list[FieldInfo]:
     """The dataset's label fields that sda2 understands, in schema order."""
     schema = dataset.get_field_schema(embedded_doc_type=None)
@@ -222,6 +245,7 @@ def label_path(dataset: fo.Dataset, field: str) -> str:
             "detection": f"{field}.detections.label"}[kind]
 
 
+@dataset_or_name
 def classes(dataset: fo.Dataset, field: str = "ground_truth") -> list[str]:
     """The class names of ``field``: the dataset's declared classes, else those seen in the data, sorted."""
     declared = dataset.classes.get(field) or dataset.default_classes
@@ -230,6 +254,7 @@ def classes(dataset: fo.Dataset, field: str = "ground_truth") -> list[str]:
     return sorted(str(c) for c in dataset.distinct(label_path(dataset, field)))
 
 
+@dataset_or_name
 def splits(dataset: fo.Dataset) -> list[str]:
     """The split names in the dataset's ``split`` field (empty when it has none)."""
     if "split" not in dataset.get_field_schema():

@@ -27,6 +27,10 @@ SCALE_RANGE = (0.8, 1.25)
 ALIGN_BLUR = 1.0
 REFINE_BLUR = 0.5
 REFINE_STEPS = 12
+# Pairs whose blurred correlation after the first (unscaled) alignment is below this are not searched further.
+# On the bench candidates (MNIST / CIFAR-10N, 10k + 900 edited copies) every true copy was >= 0.81; 0.75 ends
+# the search early for 3 % of the MNIST and 70 % of the CIFAR look-alike candidates (was 0.6: 2 % and 47 %).
+HOPELESS = 0.75
 DISC = 0.42  # radius of the compared disc, as a share of the side
 WINDOW = 1.0  # sigma of the local windows, in pixels of the working square
 BLURS = ((0.0, 0.0), (0.8, 0.0), (1.2, 0.0), (0.0, 0.8), (0.0, 1.2), (0.6, 0.6))
@@ -159,15 +163,24 @@ def _refine(a: np.ndarray, b: np.ndarray, warp: np.ndarray, iterations: int = RE
         return np.array([[p0, -p1, c + u - p0 * c + p1 * c], [p1, p0, c + v - p1 * c - p0 * c]], dtype=np.float32)
 
     start = matrix(p0, p1, u, v)
+    stack = np.dstack([b, gx, gy])  # one warp moves the image and both gradients
+    target_c = target - target.mean()
     for _ in range(iterations):
-        m = matrix(p0, p1, u, v)
-        bw, wx, wy = (_warped(img, m)[_MASK].astype(np.float64) for img in (b, gx, gy))
-        design = np.column_stack([bw, np.ones_like(bw)])
-        (gain, offset), *_ = np.linalg.lstsq(design, target, rcond=None)
-        jac = np.column_stack([gain * (wx * x + wy * y), gain * (-wx * y + wy * x), gain * wx, gain * wy,
-                               bw, np.ones_like(bw)])
+        warped = _warped(stack, matrix(p0, p1, u, v))[_MASK].astype(np.float64)
+        bw, wx, wy = warped[:, 0], warped[:, 1], warped[:, 2]
+        bw_c = bw - bw.mean()
+        var = float(bw_c @ bw_c)
+        gain = float(bw_c @ target_c) / var if var > 1e-12 else 0.0
+        offset = target.mean() - gain * bw.mean()
+        jac = np.empty((len(bw), 6))
+        jac[:, 0] = gain * (wx * x + wy * y)
+        jac[:, 1] = gain * (-wx * y + wy * x)
+        jac[:, 2] = gain * wx
+        jac[:, 3] = gain * wy
+        jac[:, 4] = bw
+        jac[:, 5] = 1.0
         residual = target - (gain * bw + offset)
-        step, *_ = np.linalg.lstsq(jac, residual, rcond=None)
+        step = _solve(jac, residual)
         p0, p1, u, v = p0 + step[0], p1 + step[1], u + step[2], v + step[3]
         if np.abs(step[:2]).max() < 1e-4 and np.abs(step[2:4]).max() < 1e-2:
             break
@@ -176,6 +189,17 @@ def _refine(a: np.ndarray, b: np.ndarray, warp: np.ndarray, iterations: int = RE
     if not (SCALE_RANGE[0] <= scale <= SCALE_RANGE[1] and abs(angle) <= MAX_ANGLE and max(abs(u), abs(v)) <= 0.25 * SIZE):
         return start
     return matrix(p0, p1, u, v)
+
+
+def _solve(jac: np.ndarray, residual: np.ndarray) -> np.ndarray:
+    """The least-squares step by the normal equations (6 x 6), falling back to lstsq when they are singular."""
+    try:
+        step = np.linalg.solve(jac.T @ jac, jac.T @ residual)
+        if np.isfinite(step).all():
+            return step
+    except np.linalg.LinAlgError:
+        pass
+    return np.linalg.lstsq(jac, residual, rcond=None)[0]
 
 
 def _refined_scale(found: dict) -> float | None:
@@ -198,8 +222,9 @@ def _shift(a_blur: np.ndarray, b_blur: np.ndarray) -> tuple[float, float]:
     return (dx, dy) if max(abs(dx), abs(dy)) <= 0.25 * SIZE else (0.0, 0.0)
 
 
-def align(a, b, hopeless: float = 0.6) -> tuple[np.ndarray, np.ndarray]:
+def align(a, b, hopeless: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Both images prepared, ``b`` warped onto ``a`` by the best allowed similarity transform (unchanged if none)."""
+    hopeless = HOPELESS if hopeless is None else hopeless
     a, b = prepare(a), prepare(b)
     a_blur, b_blur = _blurred(a, ALIGN_BLUR), _blurred(b, ALIGN_BLUR)
     shift = _shift(a_blur, b_blur)

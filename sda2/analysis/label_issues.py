@@ -6,10 +6,22 @@ threshold; counting those against the given labels gives the confident joint, wh
 label counts, estimates how many samples of each given class really belong to each other class. That many
 samples are then flagged per (given, true) pair, those with the largest margin p[true] - p[given].
 Ranking uses the self-confidence p[given] (or the normalized margin, or the confidence-weighted entropy, as
-cleanlab defines them): lower = more likely wrong. The default is self-confidence: on real crowd noise
-(``benchmarks/bench_real_noise.py``, CIFAR-10N) it ranks real errors best; fed calibrated probabilities (as
-``sda2.compute_predictions`` stores them) 1 - p[given] is the chance a review fixes the label, so the order is
-the order of expected benefit.
+cleanlab defines them): lower = more likely wrong. The default is self-confidence, chosen on real crowd noise
+(``benchmarks/bench_real_noise.py``, CIFAR-10N, first 10,000 images, EfficientNet-Lite0 embeddings, score
+against the true labels). AP of the ranking, with the CPU default's probabilities (frozen classifier + kNN) /
+the frozen classifier's, trained on one worker's labels (17.8 % wrong) and on the worst of three (41 % wrong):
+
+    score                         17.8 % noise     41 % noise
+    self-confidence               0.655 / 0.612    0.798 / 0.755
+    expected benefit (calibrated) 0.651 / 0.609    0.793 / 0.752
+    confidence-weighted entropy   0.624 / 0.591    0.784 / 0.749
+    mean rank of SC and margin    0.642 / 0.573    0.795 / 0.734
+    normalized margin             0.589 / 0.510    0.763 / 0.683
+
+Self-confidence is best in all four, and a combination with the normalized margin (which cleanlab reports
+better on MNIST/CIFAR with MTurk-verified errors) does not beat it here. Fed calibrated probabilities (as
+``sda2.compute_predictions`` stores them) the self-confidence order is also (up to the nested-split
+temperatures) the order of expected benefit, which the app shows.
 
 Multi-class, multi-label (one-vs-rest per tag) and detection (per-box hints) inputs; pure numpy/pandas.
 """

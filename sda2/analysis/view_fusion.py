@@ -11,9 +11,10 @@ import numpy as np
 from scipy.special import log_softmax, softmax
 
 EPS = 1e-12
+KNN_K = 10  # neighbours for the label agreement view (bench_finetune.py / bench_real_noise.py)
 
 
-def knn_label_proba(X, codes, n_classes: int, k: int = 10, alpha: float = 1.0, chunk: int = 2048) -> np.ndarray:
+def knn_label_proba(X, codes, n_classes: int, k: int = KNN_K, alpha: float = 1.0, chunk: int = 2048) -> np.ndarray:
     """Share of each class among the ``k`` nearest labeled neighbours (cosine; a sample never counts itself),
     smoothed by ``alpha`` pseudo-counts spread over the classes; ``codes`` -1 = unlabeled (never a neighbour)."""
     X = np.asarray(X, dtype=np.float32)
@@ -35,3 +36,9 @@ def fuse_log_mean(*probas) -> np.ndarray:
     """The views' geometric mean, renormalised: softmax of the mean log-probability."""
     logs = [log_softmax(np.log(np.clip(np.asarray(p, dtype=np.float64), EPS, None)), axis=1) for p in probas]
     return softmax(np.mean(logs, axis=0), axis=1)
+
+
+def frozen_knn_proba(frozen, X, codes, n_classes: int, k: int = KNN_K) -> np.ndarray:
+    """The cheap fusion: the frozen-feature classifier's out-of-fold probabilities ``frozen`` fused (geometric
+    mean) with the kNN label agreement on the same embeddings ``X`` (labels ``codes``, -1 = unlabeled)."""
+    return fuse_log_mean(frozen, knn_label_proba(X, codes, n_classes, k=k))

@@ -567,17 +567,19 @@ def _largest_side(paths: list[str]) -> int:
     return 224
 
 
-PIPELINES = ("frozen", "finetune", "fused")
+PIPELINES = ("frozen", "finetune", "fused", "frozen_knn")
 
 
 def recommended_model() -> tuple[str, str]:
     """(pipeline, why) that ``compute_predictions`` runs by default on this machine: "fused" (fine-tuned +
-    frozen-feature classifier + kNN) with a CUDA GPU, else "frozen" (see benchmarks/bench_finetune.py)."""
+    frozen-feature classifier + kNN) with a CUDA GPU, else "frozen_knn" (frozen-feature classifier + kNN label
+    agreement; see benchmarks/bench_real_noise.py and benchmarks/bench_finetune.py)."""
     if default_device() == "cuda":
         return "fused", ("recommended here: a CUDA GPU is present, so the backbone is fine-tuned and fused with the "
                          "frozen-feature classifier and kNN label agreement (better than either alone)")
-    return "frozen", ("recommended here: CPU only, where the frozen-feature classifier is the fast preview and "
-                      "fine-tuning alone is no better within minutes (model='fused' is better but ~3x slower)")
+    return "frozen_knn", ("recommended here: CPU only, so the frozen-feature classifier fused with kNN label agreement "
+                          "on the same embeddings (better than the classifier alone at ~15-30 % more time; "
+                          "benchmarks/bench_real_noise.py)")
 
 
 def fused_proba(tuned: FinetuneResult, ids: list[str], X: np.ndarray, truth: list, classes: list[str], folds: int,

@@ -23,12 +23,14 @@ import fiftyone as fo
 from sda2 import arrays, runs, store
 from sda2.analysis.calibration import Trust, calibrate_out_of_fold, trust_summary
 from sda2.analysis.oof import out_of_fold_multilabel_proba, out_of_fold_proba, small_class_notes
+from sda2.analysis.view_fusion import frozen_knn_proba
 from sda2.compute.embeddings import compute_embeddings, embedding_keys
 from sda2.compute.finetune import DEFAULT_FOLDS, choose_model, finetune_predictions, fused_proba
 from sda2.compute.run_params import prediction_run_params
 from sda2.label_versions import label_version
 
 MULTILABEL_CUTOFF = 0.5
+EMBEDDING_PIPELINES = ("frozen", "frozen_knn")  # pipelines that need embeddings only (no fine-tuning)
 ID_COLUMNS = ("id", "sample_id", "filepath")
 
 
@@ -170,10 +172,13 @@ def compute_predictions(dataset_or_name, embeddings_key: str | None = None, fold
                         compute_missing: bool = True, seed: int = 0, calibrate: bool = True, model: str | None = None,
                         time_budget_s: float | None = None, progress=True,
                         finetune_options: dict | None = None) -> PredictionReport:
-    """Out-of-fold predictions by the recommended pipeline for this machine, or ``model=`` "frozen" / "finetune" /
-    "fused" (:func:`sda2.compute.finetune.recommended_model`: frozen on CPU, fused with a CUDA GPU).
+    """Out-of-fold predictions by the recommended pipeline for this machine, or ``model=`` "frozen" / "frozen_knn" /
+    "finetune" / "fused" (:func:`sda2.compute.finetune.recommended_model`: frozen_knn on CPU, fused with a CUDA GPU).
 
     "frozen": a classifier on stored embeddings (the best; pixels computed first if none exist), 5 folds.
+    "frozen_knn": that classifier fused (geometric mean) with kNN label agreement on the same embeddings; on
+    CIFAR-10N it beats the classifier alone (benchmarks/bench_real_noise.py) for ~15-30 % more time. Passing
+    ``embeddings_key`` without ``model`` runs it.
     "finetune": EfficientNet-Lite0 fine-tuned per fold on the images (:mod:`sda2.compute.finetune`), 3 folds,
     fitted to ``time_budget_s``. "fused": the geometric mean of finetune, frozen and kNN label agreement on the
     embeddings (EfficientNet-Lite0 ones computed first if none exist). ``progress`` is True (tqdm),
@@ -190,12 +195,16 @@ def compute_predictions(dataset_or_name, embeddings_key: str | None = None, fold
     dataset = store.as_dataset(dataset_or_name)
     kind = _kind(dataset, gt_field)
     check_prediction_field(dataset, pred_field, gt_field)
-    chosen, why = choose_model(model if model is not None or embeddings_key is None else "frozen", kind)
-    folds = folds or (5 if chosen == "frozen" else DEFAULT_FOLDS)
+    chosen, why = choose_model(model if model is not None or embeddings_key is None else "frozen_knn", kind)
+    if model is None and embeddings_key is not None:
+        why = "embeddings given, so the pipeline on them alone (frozen-feature classifier + kNN label agreement)"
+    if kind != "classification" and chosen == "frozen_knn":
+        chosen, why = "frozen", "multi-label datasets use the frozen-feature classifier"
+    folds = folds or (5 if chosen in EMBEDDING_PIPELINES else DEFAULT_FOLDS)
     all_ids = dataset.values("id")
     tuned, key, excluded = None, None, []
     keep = np.arange(len(all_ids))
-    if chosen != "frozen":  # finetune, or fused (finetune + frozen + kNN views)
+    if chosen not in EMBEDDING_PIPELINES:  # finetune, or fused (finetune + frozen + kNN views)
         tuned = finetune_predictions(dataset, gt_field, folds, time_budget_s, seed=seed, progress=progress,
                                      **(finetune_options or {}))
         excluded, folds = tuned.excluded, tuned.folds
@@ -226,6 +235,10 @@ def compute_predictions(dataset_or_name, embeddings_key: str | None = None, fold
         notes = list(small_class_notes(truth, folds).values())
         if chosen == "fused":
             proba = fused_proba(tuned, ids, X, truth, classes, folds, seed)
+        elif chosen == "frozen_knn":
+            frozen, classes = out_of_fold_proba(X, truth, classes, folds=folds, classifier=classifier, seed=seed)
+            index = {c: j for j, c in enumerate(classes)}
+            proba = frozen_knn_proba(frozen, X, [index[t] if t is not None else -1 for t in truth], len(classes))
         else:
             proba, classes = (tuned.proba, tuned.classes) if tuned else \
                 out_of_fold_proba(X, truth, classes, folds=folds, classifier=classifier, seed=seed)
@@ -246,6 +259,7 @@ def compute_predictions(dataset_or_name, embeddings_key: str | None = None, fold
     source = (f"{folds}-fold fine-tuned EfficientNet-Lite0 ({tuned.input_size} px, {tuned.frozen_blocks} of 16 blocks "
               f"frozen, {tuned.epochs} epochs on {tuned.device})" if tuned else f"{folds}-fold out-of-fold on {key!r}")
     source += f" fused with a classifier and kNN on {key!r}" if chosen == "fused" else ""
+    source += " fused with kNN label agreement on the same embeddings" if chosen == "frozen_knn" else ""
     return PredictionReport(dataset.name, pred_field, f"{source}; model {chosen!r}, {why}", len(ids), classes,
                             accuracy, seconds, excluded, notes, calibration, model=chosen)
 

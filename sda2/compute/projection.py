@@ -17,18 +17,73 @@ progress bar; umap-learn's own ``transform`` was slower here than fitting all 10
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
 import time
 import uuid
+import warnings
+from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from sda2 import arrays, runs, store
+from sda2 import arrays, config, runs, store
 from sda2.label_versions import label_version
 from sda2.compute.embeddings import compute_embeddings, embedding_keys
 
 METHODS = ("umap", "pca")
 PLACE_CHUNK = 10_000
+UMAP_MODULES = ("umap.umap_", "umap.layouts", "umap.distances", "umap.spectral", "umap.utils", "umap.sparse")
+_caching_lock = threading.Lock()
+_caching_on = False
+
+
+def numba_cache_dir() -> Path:
+    """Where UMAP's compiled machine code is kept between processes (``NUMBA_CACHE_DIR``, else ``<repo>/.sda2/numba``)."""
+    return Path(os.environ.get("NUMBA_CACHE_DIR") or config.PROJECT_ROOT / ".sda2" / "numba").resolve()
+
+
+def cache_umap_compiles() -> int:
+    """Make umap-learn's numba functions keep their compiled code on disk; the number of functions switched.
+
+    umap-learn compiles about 40 numba functions on its first fit in a process (a minute and more on a busy
+    2-core machine) and, unlike pynndescent, asks numba to cache almost none of them. Switched on here, the
+    compile happens once per machine (``scripts/setup.sh`` warms it with :func:`warm_up`); later processes
+    load the machine code from :func:`numba_cache_dir`.
+    """
+    global _caching_on
+    with _caching_lock:
+        if _caching_on:
+            return 0
+        import importlib
+
+        import numba
+        from numba.core.registry import CPUDispatcher
+
+        modules = [importlib.import_module(name) for name in UMAP_MODULES]
+        folder = numba_cache_dir()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return 0  # a read-only checkout: numba keeps its own defaults and compiles per process
+        numba.config.CACHE_DIR = str(folder)
+        switched = 0
+        for module in modules:
+            for value in list(vars(module).values()):
+                if isinstance(value, CPUDispatcher) and type(value._cache).__name__ == "NullCache":
+                    value.enable_caching()
+                    switched += 1
+        _caching_on = True
+        return switched
+
+
+def warm_up(n: int = 300, dims: int = 64) -> float:
+    """Compile (or load from the disk cache) everything a UMAP map needs on a small random set; seconds taken."""
+    started = time.perf_counter()
+    rows = np.random.default_rng(0).normal(size=(n, dims)).astype(np.float32)
+    project(rows, "umap", n_epochs=20, progress=False)
+    return time.perf_counter() - started
+
 
 
 def map_key(embeddings_key: str) -> str:
@@ -101,23 +156,43 @@ def project(X: np.ndarray, method: str = "umap", n_neighbors: int = 15, min_dist
         X = PCA(pca_dims, random_state=0).fit_transform(X).astype(np.float32)
     import umap  # imported here: umap-learn takes seconds to import and compiles with numba on first use
 
+    cache_umap_compiles()
+
     fit_n = min(n, fit_limit)
-    reducer = umap.UMAP(n_neighbors=min(n_neighbors, fit_n - 1), min_dist=min_dist, n_epochs=n_epochs,
-                        random_state=seed, n_jobs=1 if seed is not None else -1, verbose=progress is True)
-    report(0.1, None, f"fitting UMAP on {fit_n:,} points (a fresh server also compiles UMAP first)")
-    if fit_n == n:
-        xy = reducer.fit_transform(X).astype(np.float32)
-        report(1.0, 0.0, f"UMAP fitted on {n:,} points")
-        return xy
     rng = np.random.default_rng(seed)
-    fit_rows = np.sort(rng.choice(n, fit_n, replace=False))
+    fit_rows = np.arange(n) if fit_n == n else np.sort(rng.choice(n, fit_n, replace=False))
+    report(0.05, None, f"finding the {min(n_neighbors, fit_n - 1)} nearest neighbours of {fit_n:,} points")
+    knn = exact_neighbours(X[fit_rows], min(n_neighbors, fit_n - 1))
+    reducer = umap.UMAP(n_neighbors=min(n_neighbors, fit_n - 1), min_dist=min_dist, n_epochs=n_epochs,
+                        random_state=seed, n_jobs=1 if seed is not None else -1, verbose=progress is True,
+                        precomputed_knn=knn)
+    report(0.1, None, f"fitting UMAP on {fit_n:,} points (a machine's first map also compiles UMAP)")
+    with warnings.catch_warnings():  # "no search index: transform unavailable": sda2 never calls transform
+        warnings.filterwarnings("ignore", message=".*knn_search_index.*")
+        fitted = reducer.fit_transform(X[fit_rows]).astype(np.float32)
+    if fit_n == n:
+        report(1.0, 0.0, f"UMAP fitted on {n:,} points")
+        return fitted
     rest = np.setdiff1d(np.arange(n), fit_rows)
     xy = np.empty((n, 2), dtype=np.float32)
-    xy[fit_rows] = reducer.fit_transform(X[fit_rows])
+    xy[fit_rows] = fitted
     report(0.8, None, f"placing the other {len(rest):,} points by their nearest fitted ones")
     xy[rest] = _place(X[fit_rows], xy[fit_rows], X[rest], progress is True)
     report(1.0, 0.0, f"{n:,} points on the map")
     return xy
+
+
+def exact_neighbours(X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, None]:
+    """(indices, distances, None) of each row's ``k`` exact Euclidean nearest rows, itself first, for UMAP.
+
+    umap-learn computes these itself either through a Python callback per pair of points (under 4,096 points:
+    seconds of pure overhead, 1.6 M calls on 1,797 digits) or with pynndescent (approximate, and minutes
+    of numba compiling in a fresh process); scikit-learn's exact search in the PCA space is faster than both.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    distances, indices = NearestNeighbors(n_neighbors=k).fit(X).kneighbors(X)
+    return indices.astype(np.int32), distances.astype(np.float32), None
 
 
 def _place(fitted: np.ndarray, fitted_xy: np.ndarray, rest: np.ndarray, progress: bool, k: int = 10) -> np.ndarray:

@@ -57,6 +57,7 @@ def text(value) -> str | None:
     return TAG_SEP.join(sorted(names))
 
 
+@store.dataset_or_name
 def record_annotation(dataset, sample_id, annotator: str, label, seconds: float, queue: str = "",
                       field: str = "ground_truth", queue_id: str | None = None,
                       allow_new_class: bool = False, guideline_version: int | None = None) -> str:
@@ -69,7 +70,7 @@ def record_annotation(dataset, sample_id, annotator: str, label, seconds: float,
     spent on it. Recording an answer does not change the sample's label: see :mod:`sda2.curation.queue`.
     """
     annotator = " ".join(str(annotator or "").split()).casefold()  # "Alice" and "alice" are one labeler
-    if not annotator or annotator == "anonymous":
+    if not annotator:
         raise ValueError("Every answer needs the labeler's name. Fix: pass annotator='your name' "
                          "(in the app: type your name in the sidebar).")
     if not ObjectId.is_valid(str(sample_id)) or not dataset._sample_collection.count_documents(
@@ -136,6 +137,7 @@ def _setters(dataset, keys) -> dict:
     return newest
 
 
+@store.dataset_or_name
 def annotations_frame(dataset, queue: str | None = None) -> pd.DataFrame:
     """All answers (of one queue when given) as a DataFrame, one row per answer, oldest first.
 

@@ -177,6 +177,7 @@ def _target(dataset, entry: dict):
     return dataset._root_dataset._sample_collection, ObjectId(entry["sample_id"])
 
 
+@store.dataset_or_name
 def reconcile(dataset, force: bool = False) -> dict:
     """Settle the pending entries left by writers that died (or whose lease ran out): confirm each whose id
     is on the document it changes, delete each whose write did not happen; also finish undos whose
@@ -255,6 +256,7 @@ def last_batch(dataset, annotator: str | None = None, skip: tuple = ()) -> str |
     return entry["batch_id"] if entry else None
 
 
+@store.dataset_or_name
 def audit_log(dataset, sample_id: str | None = None, annotator: str | None = None,
               batch_id: str | None = None, limit: int = 0) -> pd.DataFrame:
     """The dataset's audit log as a DataFrame, newest first, optionally filtered (names case-insensitively)."""
@@ -273,6 +275,7 @@ def as_text(value):
     return value if value is None or isinstance(value, (str, bool, int, float)) else json.dumps(value)
 
 
+@store.dataset_or_name
 def export_log(dataset, path: str | Path | None = None, fmt: str | None = None) -> str:
     """The log as CSV or JSON text (``fmt`` or the suffix of ``path``); also written to ``path`` if given."""
     fmt = (fmt or (Path(path).suffix.lstrip(".") if path else "csv")).lower()

@@ -23,6 +23,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from sda2 import store
 from sda2.curation import annotations, audit, edits, queue as lq, saved_thresholds
+from sda2.curation.kinds import tag_field
 
 TAG = "auto_label"
 CONFIDENCE_FIELD = "auto_label_confidence"
@@ -91,6 +92,7 @@ def _in_scope(frame: pd.DataFrame, scope: str) -> pd.Series:
     return frame["label"].isna() if scope == "unlabeled" else pd.Series(True, index=frame.index)
 
 
+@store.dataset_or_name
 def preview(dataset, pred_field: str = "predictions", gt_field: str = "ground_truth", scope: str = "unlabeled",
             thresholds: dict | None = None) -> pd.DataFrame:
     """Per class: the threshold, how many samples in ``scope`` would be auto-labeled (and how many of those
@@ -120,6 +122,7 @@ def overall_precision(preview_frame: pd.DataFrame) -> float | None:
     return int(preview_frame["correct"].sum()) / measured if measured else None
 
 
+@store.dataset_or_name
 def apply(dataset, pred_field: str = "predictions", gt_field: str = "ground_truth", scope: str = "unlabeled",
           thresholds: dict | None = None, annotator: str = ANNOTATOR, queue_name: str | None = None,
           labels_per_sample: int = 1, overlap: float = 0.0) -> AutoLabelResult:
@@ -139,7 +142,7 @@ def apply(dataset, pred_field: str = "predictions", gt_field: str = "ground_trut
     for s, old, new, confidence in zip(take["sample_id"], take["label"], take["predicted"], take["confidence"]):
         oid = ObjectId(s)
         changes += [edits.Change(oid, gt_field, None if pd.isna(old) else old, new),
-                    edits.Change(oid, f"tags:{TAG}", edits.UNSET, True, kind="tag"),
+                    edits.Change(oid, tag_field(TAG), edits.UNSET, True, kind="tag"),
                     edits.Change(oid, CONFIDENCE_FIELD, edits.UNSET, float(confidence), kind="value")]
     written = edits.apply_changes(root, changes, annotator, f"auto-label at per-class thresholds ({pred_field})",
                                   "skip", meta=meta)
@@ -166,6 +169,7 @@ def batches(dataset, gt_field: str = "ground_truth") -> pd.DataFrame:
     return grouped.reset_index().sort_values("at", ascending=False).reset_index(drop=True)
 
 
+@store.dataset_or_name
 def undo(dataset, batch_id: str, annotator: str) -> int:
     """Undo an auto-label batch (labels, tags and confidences, conflict-checked, one batch); labels restored."""
     root = dataset._root_dataset
@@ -174,6 +178,7 @@ def undo(dataset, batch_id: str, annotator: str) -> int:
     return len(ids) if result.edit_ids else 0
 
 
+@store.dataset_or_name
 def replace_labels_from_predictions(dataset, annotator: str, pred_field: str = "predictions",
                                     min_confidence: float | None = None, ids=None, gt_field: str = "ground_truth",
                                     reason: str = "") -> edits.BatchResult:
@@ -218,6 +223,7 @@ def replace_labels_from_predictions(dataset, annotator: str, pred_field: str = "
                             meta={"pred_field": pred_field, "min_confidence": min_confidence})
 
 
+@store.dataset_or_name
 def create_spot_check(dataset, name: str, per_class: int = 10, batch_id: str | None = None, seed: int = 0,
                       gt_field: str = "ground_truth", created_by: str = "") -> dict:
     """A review queue of up to ``per_class`` auto-labels per class (of ``batch_id``, else of every sample still
@@ -243,6 +249,7 @@ def create_spot_check(dataset, name: str, per_class: int = 10, batch_id: str | N
                            meta={"batch_id": batch_id, "expected_precision": expected})
 
 
+@store.dataset_or_name
 def spot_check_report(dataset, name: str) -> pd.DataFrame:
     """Per auto-label class of a spot-check queue: reviewed, confirmed, the observed precision (95 % Wilson
     interval) and the precision expected when the labels were applied; a last row "all"."""

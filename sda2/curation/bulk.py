@@ -22,6 +22,7 @@ from bson import ObjectId
 
 from sda2 import store
 from sda2.curation import audit, edits, queue as lq
+from sda2.curation.kinds import Mark, tag_field
 
 ACTIONS = ("relabel", "tag", "untag", "mark", "unmark", "exclude", "include", "queue", "accept")
 TARGET_PRECISION = 0.95  # batch accept recommends the lowest confidence whose accepted suggestions reach this
@@ -138,6 +139,7 @@ def _tag_value(action: str, value) -> str:
     return text
 
 
+@store.dataset_or_name
 def preview_bulk(dataset_or_name, sample_ids, action: str, value=None, field: str = "ground_truth",
                  allow_new_class: bool = False) -> BulkPreview:
     """What ``action`` (relabel, tag, untag, mark, unmark, exclude, include, queue) with ``value`` would change.
@@ -261,7 +263,7 @@ def apply_bulk(dataset_or_name, preview: BulkPreview, annotator: str, reason: st
     if preview.action == "accept":
         changes = [change for i in preview.change_ids for change in (
             edits.Change(ObjectId(i), preview.field, preview.expected[i], preview.new_of[i]),
-            edits.Change(ObjectId(i), "tags:reviewed", edits.UNSET, True, kind="mark"))]
+            edits.Change(ObjectId(i), Mark.REVIEWED.field, edits.UNSET, True, kind="mark"))]
     elif preview.action == "relabel":
         kind = store.label_kind(dataset, preview.field)
         edits.check_classes(dataset, preview.field, kind, [preview.value], allow_new_class)
@@ -270,7 +272,7 @@ def apply_bulk(dataset_or_name, preview: BulkPreview, annotator: str, reason: st
     else:
         want = preview.action in ("tag", "mark", "exclude")
         kind = "tag" if preview.action in ("tag", "untag") else "mark"
-        changes = [edits.Change(ObjectId(i), f"tags:{preview.value}", not want, want, kind=kind)
+        changes = [edits.Change(ObjectId(i), tag_field(preview.value), not want, want, kind=kind)
                    for i in preview.change_ids]
     result = edits.apply_changes(dataset, changes, name, reason, "raise", meta)
     return BulkResult(result.batch_id, len(result.edit_ids), preview)
@@ -283,7 +285,7 @@ def undo_bulk(dataset_or_name, result: BulkResult | str, annotator: str) -> int:
     """
     dataset = store.as_dataset(dataset_or_name)._root_dataset
     if isinstance(result, BulkResult) and result.queue:
-        progress = lq.progress(dataset, result.queue)
+        progress = lq.queue_progress(dataset, result.queue)
         if progress["answers"]:
             raise ValueError(f"Queue {result.queue!r} has {progress['answers']:,} answer(s) already: deleting it "
                              "would lose them. Fix: delete it on purpose with sda2.delete_queue, or keep it.")

@@ -175,6 +175,7 @@ def _from_doc(doc: dict) -> ClassSchema:
                        doc.get("note", ""), doc.get("saved_at"))
 
 
+@store.dataset_or_name
 def class_schema(dataset, version: int | None = None) -> ClassSchema | None:
     """The dataset's class schema (the latest, or ``version``); None when none was saved."""
     query = {} if version is None else {"version": int(version)}
@@ -187,6 +188,7 @@ def schema_history(dataset) -> list[ClassSchema]:
     return [_from_doc(d) for d in _collection(dataset).find().sort("version", -1)]
 
 
+@store.dataset_or_name
 def set_class_schema(dataset, schema, author: str, multi_label: bool | None = None, note: str = "",
                      field: str = "ground_truth") -> ClassSchema:
     """Save ``schema`` (plain data, a list of names, or the path of a YAML/JSON file) as the next version.

@@ -29,16 +29,17 @@ from datetime import datetime, timezone
 from bson import ObjectId
 from pymongo import UpdateOne
 
-from sda2 import faults, store
+from sda2 import faults, label_documents, store
 from sda2.curation import audit
+from sda2.curation.kinds import TAG_PREFIX, Decision, Mark, parse, tag_field
 
 import fiftyone.core.odm as foo  # noqa: E402  (sda2.store has started the database)
 
-MARKS = ("reviewed", "ambiguous", "excluded")
+MARKS = tuple(m.value for m in Mark)  # the plain strings, for pickers
 EDIT_IDS = audit.EDIT_IDS_FIELD
 WRITE_CHUNK = 1000  # samples per bulk write (the lease of the pending entries is renewed between chunks)
 MAX_ROUNDS = 20  # how often a change without an expected value is re-read and retried when it keeps losing
-DECISIONS = ("accept", "relabel", "keep", "ambiguous", "exclude")
+DECISIONS = tuple(d.value for d in Decision)
 
 
 class _Unset:
@@ -116,12 +117,7 @@ class Change:
 
 def plain(raw, kind: str):
     """The plain value of a stored label document: a class name, sorted tags, or boxes."""
-    if kind == "classification":
-        return None if raw is None else raw.get("label")
-    if kind == "multilabel":
-        return sorted({c["label"] for c in (raw or {}).get("classifications") or []})
-    return [{"label": d["label"], "bounding_box": [float(v) for v in d["bounding_box"]]}
-            for d in (raw or {}).get("detections") or []]
+    return label_documents.decode(raw, kind)
 
 
 def normalize(value, kind: str):
@@ -137,22 +133,6 @@ def normalize(value, kind: str):
         label, bbox = (box["label"], box["bounding_box"]) if isinstance(box, dict) else (box.label, box.bounding_box)
         boxes.append({"label": str(label), "bounding_box": [float(v) for v in bbox]})
     return boxes
-
-
-def _raw(new, old_raw, kind: str):
-    """The stored document for plain value ``new``, keeping what ``old_raw`` had beside it; fresh ids."""
-    if new is None:
-        return None
-    if kind == "classification":
-        base = dict(old_raw) if old_raw else {"_cls": "Classification", "tags": []}
-        return {**base, "_id": ObjectId(), "label": new}
-    if kind == "multilabel":
-        base = dict(old_raw) if old_raw else {"_cls": "Classifications"}
-        return {**base, "classifications": [{"_id": ObjectId(), "_cls": "Classification", "tags": [], "label": t}
-                                            for t in new]}
-    base = dict(old_raw) if old_raw else {"_cls": "Detections"}
-    return {**base, "detections": [{"_id": ObjectId(), "_cls": "Detection", "attributes": {}, "tags": [],
-                                    "label": b["label"], "bounding_box": b["bounding_box"]} for b in new]}
 
 
 def check_classes(dataset, field: str, kind: str, values, allow_new_class: bool) -> None:
@@ -208,7 +188,7 @@ def _field_kinds(dataset, fields) -> dict[str, str]:
     schema = dataset.get_field_schema()
     kinds = {}
     for field in fields:
-        if field.startswith("tags:"):
+        if field.startswith(TAG_PREFIX):
             kinds[field] = "tag"
         elif field in labels:
             kinds[field] = labels[field]
@@ -230,7 +210,7 @@ def _conflict(dataset, change: Change, current, batch_id: str) -> Conflict:
 
 def _current(doc: dict, field: str, kind: str):
     if kind == "tag":
-        return field[5:] in (doc.get("tags") or [])
+        return field[len(TAG_PREFIX):] in (doc.get("tags") or [])
     return doc.get(field) if kind == "value" else plain(doc.get(field), kind)
 
 
@@ -249,12 +229,12 @@ def _plan(doc: dict, group: list[Change], kinds: dict, now: datetime):
         if wanted == current:
             continue
         if kind == "tag":
-            tag = change.field[5:]
+            tag = change.field[len(TAG_PREFIX):]
             (adds if wanted else pulls).append(tag)
             conds.append({"tags": {"$ne": tag}} if wanted else {"tags": tag})
         else:
             old_raw = doc.get(change.field)
-            sets[change.field] = wanted if kind == "value" else _raw(wanted, old_raw, kind)
+            sets[change.field] = wanted if kind == "value" else label_documents.encode(wanted, kind, old_raw)
             conds.append({change.field: old_raw})
         planned.append((change, current))
     if conflicts or not planned:
@@ -312,7 +292,7 @@ def apply_changes(dataset, changes: list[Change], annotator: str, reason: str, o
     groups: dict[ObjectId, list[Change]] = {}
     for change in changes:
         groups.setdefault(change.sample_id, []).append(change)
-    fields = {f: 1 for f in kinds if not f.startswith("tags:")} | {"tags": 1}
+    fields = {f: 1 for f in kinds if not f.startswith(TAG_PREFIX)} | {"tags": 1}
     for round_ in range(MAX_ROUNDS):
         docs = {d["_id"]: d for d in coll.find({"_id": {"$in": list(groups)}}, fields)}
         missing = [str(i) for i in groups if i not in docs]
@@ -370,6 +350,7 @@ def apply_changes(dataset, changes: list[Change], annotator: str, reason: str, o
 
 
 
+@store.dataset_or_name
 def set_label(dataset, sample_id, new_label, annotator: str, reason: str = "", expected_old=UNSET,
               field: str = "ground_truth", allow_new_class: bool = False, meta: dict | None = None) -> str | None:
     """Set one sample's label; returns the edit id (None when it already had that label).
@@ -383,6 +364,7 @@ def set_label(dataset, sample_id, new_label, annotator: str, reason: str = "", e
     return result.edit_ids[0] if result.edit_ids else None
 
 
+@store.dataset_or_name
 def set_labels(dataset, changes, annotator: str, reason: str = "", field: str = "ground_truth",
                on_conflict: str = "raise", allow_new_class: bool = False, meta: dict | None = None) -> BatchResult:
     """Set many labels as one batch: ``changes`` is a dict {sample_id: label}, (id, label[, expected_old])
@@ -410,11 +392,11 @@ def _ids(sample_ids) -> list[ObjectId]:
     return _object_ids([sample_ids] if isinstance(sample_ids, str) else sample_ids)
 
 
+@store.dataset_or_name
 def mark(dataset, sample_ids, name: str, annotator: str, reason: str = "", on: bool = True) -> BatchResult:
     """Set (``on``) or clear a curation mark (reviewed / ambiguous / excluded) on samples, as one batch."""
-    if name not in MARKS:
-        raise ValueError(f"Unknown mark {name!r}. Fix: use one of {', '.join(MARKS)}.")
-    changes = [Change(oid, f"tags:{name}", UNSET, bool(on), kind="mark") for oid in _ids(sample_ids)]
+    field = parse(Mark, name, "mark").field
+    changes = [Change(oid, field, UNSET, bool(on), kind="mark") for oid in _ids(sample_ids)]
     return apply_changes(dataset, changes, annotator, reason, "raise")
 
 
@@ -425,43 +407,46 @@ def _tag_name(name) -> str:
     return text
 
 
+@store.dataset_or_name
 def tag(dataset, sample_ids, name: str, annotator: str, reason: str = "") -> BatchResult:
     """Add sample tag ``name`` to ``sample_ids`` as one logged, undoable batch (samples already tagged are left)."""
     name = _tag_name(name)
-    return apply_changes(dataset, [Change(oid, f"tags:{name}", UNSET, True, kind="tag") for oid in _ids(sample_ids)],
+    return apply_changes(dataset, [Change(oid, tag_field(name), UNSET, True, kind="tag") for oid in _ids(sample_ids)],
                          annotator, reason or f"tag {name}", "raise")
 
 
+@store.dataset_or_name
 def untag(dataset, sample_ids, name: str, annotator: str, reason: str = "") -> BatchResult:
     """Remove sample tag ``name`` from ``sample_ids`` as one logged, undoable batch."""
     name = _tag_name(name)
-    return apply_changes(dataset, [Change(oid, f"tags:{name}", UNSET, False, kind="tag") for oid in _ids(sample_ids)],
+    return apply_changes(dataset, [Change(oid, tag_field(name), UNSET, False, kind="tag") for oid in _ids(sample_ids)],
                          annotator, reason or f"untag {name}", "raise")
 
 
+@store.dataset_or_name
 def review(dataset, sample_id, decision: str, annotator: str, new_label=None, expected_old=UNSET,
            field: str = "ground_truth", reason: str = "") -> BatchResult:
     """Record a curator's decision on a suspect, as one undoable batch that also marks it reviewed.
 
     ``decision``: "accept" / "relabel" (write ``new_label``), "keep" (leave it), "ambiguous" or "exclude".
     """
-    if decision not in DECISIONS:
-        raise ValueError(f"Unknown decision {decision!r}. Fix: use one of {', '.join(DECISIONS)}.")
+    decision = parse(Decision, decision, "decision")
     (oid,) = _object_ids([sample_id])
     kind = store.label_kind(dataset, field)
-    changes = [Change(oid, "tags:reviewed", UNSET, True, kind="mark")]
-    if decision in ("accept", "relabel"):
+    changes = [Change(oid, Mark.REVIEWED.field, UNSET, True, kind="mark")]
+    if decision in (Decision.ACCEPT, Decision.RELABEL):
         if new_label is None:
             raise ValueError(f"Decision {decision!r} needs new_label. Fix: pass the label to write.")
         new = normalize(new_label, kind)
         check_classes(dataset, field, kind, [new], allow_new_class=False)
         changes.insert(0, Change(oid, field, expected_old, new))
-    elif decision in ("ambiguous", "exclude"):
-        changes.append(Change(oid, "tags:" + {"ambiguous": "ambiguous", "exclude": "excluded"}[decision],
-                              UNSET, True, kind="mark"))
-    return apply_changes(dataset, changes, annotator, reason or decision, "raise")
+    elif decision in (Decision.AMBIGUOUS, Decision.EXCLUDE):
+        mark_ = {Decision.AMBIGUOUS: Mark.AMBIGUOUS, Decision.EXCLUDE: Mark.EXCLUDED}[decision]
+        changes.append(Change(oid, mark_.field, UNSET, True, kind="mark"))
+    return apply_changes(dataset, changes, annotator, reason or decision.value, "raise")
 
 
+@store.dataset_or_name
 def resolve_group(dataset, member_ids, keep_ids, annotator: str, reason: str = "") -> BatchResult:
     """Settle a duplicate group as one batch: members not in ``keep_ids`` are marked excluded, all reviewed.
 
@@ -470,13 +455,14 @@ def resolve_group(dataset, member_ids, keep_ids, annotator: str, reason: str = "
     members, keep = _object_ids(member_ids), set(_object_ids(keep_ids))
     if not keep <= set(members):
         raise ValueError("keep_ids must be members of the group. Fix: pick samples shown in the group.")
-    changes = [Change(oid, "tags:reviewed", UNSET, True, kind="mark") for oid in members]
-    changes += [Change(oid, "tags:excluded", UNSET, True, kind="mark") for oid in members if oid not in keep]
-    changes += [Change(oid, "tags:excluded", UNSET, False, kind="mark") for oid in members if oid in keep]
+    changes = [Change(oid, Mark.REVIEWED.field, UNSET, True, kind="mark") for oid in members]
+    changes += [Change(oid, Mark.EXCLUDED.field, UNSET, True, kind="mark") for oid in members if oid not in keep]
+    changes += [Change(oid, Mark.EXCLUDED.field, UNSET, False, kind="mark") for oid in members if oid in keep]
     return apply_changes(dataset, changes, annotator,
                          reason or f"duplicate group: keep {len(keep)} of {len(members)}", "raise")
 
 
+@store.dataset_or_name
 def undo(dataset, edit_or_batch_id: str, annotator: str, reason: str = "") -> BatchResult:
     """Undo one edit or a whole batch: restore the old values (conflict-checked, logged as a new batch)."""
     annotator = audit.annotator_name(annotator)
@@ -512,6 +498,7 @@ def _link(dataset, undo_batch: str) -> None:
                                 if e.get("undoes")})
 
 
+@store.dataset_or_name
 def undo_last(dataset, annotator: str, skip=()) -> BatchResult | None:
     """Undo ``annotator``'s newest batch that is not itself an undo (batch ids in ``skip`` passed over); None
     if none. A batch that cannot be undone (its samples changed since) raises :class:`EditConflict` naming it."""

@@ -74,7 +74,7 @@ def _now() -> datetime:
 
 def _person(name, what: str = "annotator") -> str:
     name = " ".join(str(name or "").split())
-    if not name or name.casefold() == "anonymous":
+    if not name:
         raise ValueError(f"The {what} needs a name. Fix: pass {what}='your name' (in the app: type your name in "
                          "the sidebar).")
     return audit.annotator_key(name)
@@ -86,6 +86,7 @@ def _key(value) -> str:
 
 # --- gold items -------------------------------------------------------------------------------------------------
 
+@store.dataset_or_name
 def set_gold(dataset, answers: dict, annotator: str, field: str = "ground_truth") -> int:
     """Mark samples as gold with their known answer (``{sample_id: label}``), attributed to ``annotator``; the
     number set. The dataset's labels are not changed."""
@@ -111,6 +112,7 @@ def set_gold(dataset, answers: dict, annotator: str, field: str = "ground_truth"
     return len(answers)
 
 
+@store.dataset_or_name
 def unset_gold(dataset, sample_ids, annotator: str, field: str = "ground_truth") -> int:
     """Stop using samples as gold; the number removed (answers already given on them stay counted)."""
     _person(annotator)
@@ -118,6 +120,7 @@ def unset_gold(dataset, sample_ids, annotator: str, field: str = "ground_truth")
     return _gold(dataset).delete_many({"field": field, "sample_id": {"$in": ids}}).deleted_count
 
 
+@store.dataset_or_name
 def gold_items(dataset, field: str = "ground_truth") -> pd.DataFrame:
     """The dataset's gold items: sample_id, label (text), set_by, set_at; oldest first."""
     docs = _gold(dataset).find({"field": field}).sort([("created_at", 1), ("_id", 1)])
@@ -148,6 +151,7 @@ def _record(dataset, labeler: str, sample_id: str, label, seconds: float, contex
 
 # --- qualification ----------------------------------------------------------------------------------------------
 
+@store.dataset_or_name
 def create_qualification(dataset, n_items: int, pass_mark: float, created_by: str = "", seed: int = 0,
                          field: str = "ground_truth") -> dict:
     """Make the dataset's qualification test: ``n_items`` gold items drawn with ``seed``; a labeler passes with a
@@ -191,6 +195,7 @@ def _test_answers(dataset, labeler: str, test: dict) -> dict[str, bool]:
     return {d["sample_id"]: bool(d["correct"]) for d in docs}
 
 
+@store.dataset_or_name
 def qualification_status(dataset, labeler: str) -> dict:
     """Where ``labeler`` stands: status ("no test", "not taken", "in progress", "passed", "failed"), answered,
     n_items, and (when finished) correct, score and pass_mark."""
@@ -209,6 +214,7 @@ def qualification_status(dataset, labeler: str) -> dict:
             "correct": correct if score is not None else None, "score": score, "pass_mark": test["pass_mark"]}
 
 
+@store.dataset_or_name
 def qualification_next(dataset, labeler: str) -> str | None:
     """The next test item for ``labeler`` (a sample id), or None when the test is finished or there is none."""
     labeler = _person(labeler, "labeler")
@@ -219,6 +225,7 @@ def qualification_next(dataset, labeler: str) -> str | None:
     return next((s for s in test["sample_ids"] if s not in given), None)
 
 
+@store.dataset_or_name
 def answer_qualification(dataset, labeler: str, sample_id: str, label, seconds: float = 0.0) -> dict:
     """Record ``labeler``'s answer to a test item; their :func:`qualification_status` afterwards (which items were
     wrong is not told)."""
@@ -235,6 +242,7 @@ def answer_qualification(dataset, labeler: str, sample_id: str, label, seconds: 
     return qualification_status(dataset, labeler)
 
 
+@store.dataset_or_name
 def reset_qualification(dataset, labeler: str, annotator: str) -> int:
     """Let ``labeler`` take the test again (a curator's decision, attributed); the answers removed."""
     annotator, labeler = _person(annotator), _person(labeler, "labeler")
@@ -250,6 +258,7 @@ def reset_qualification(dataset, labeler: str, annotator: str) -> int:
 
 # --- pauses and access --------------------------------------------------------------------------------------------
 
+@store.dataset_or_name
 def set_pause_threshold(dataset, threshold: float | None, annotator: str) -> None:
     """Pause a labeler when the upper bound of their honeypot accuracy's 95 % interval falls below ``threshold``
     (0..1; None: never pause)."""
@@ -270,6 +279,7 @@ def pause(dataset, labeler: str) -> dict | None:
     return _pauses(dataset).find_one({"labeler": _person(labeler, "labeler"), "active": True})
 
 
+@store.dataset_or_name
 def lift_pause(dataset, labeler: str, annotator: str) -> bool:
     """Let a paused labeler work again (a curator's decision, attributed); whether a pause was lifted.
     Only honeypot answers given after the lift count toward the next pause decision."""
@@ -397,6 +407,7 @@ def honeypots_answered(dataset, definition: dict, labeler: str) -> int:
                                               "queue_id": str(definition["_id"]), "answered": True})
 
 
+@store.dataset_or_name
 def gold_accuracy(dataset, queue: str | None = None) -> pd.DataFrame:
     """Per labeler, from honeypot answers (of one queue when given): answers, correct, accuracy, its 95 % Wilson
     interval (low, high) and status: "ok", "warning" (accuracy below the pause threshold, interval not yet) or

@@ -40,6 +40,7 @@ def current_version(dataset) -> int:
     return int(doc["version"]) if doc else 0
 
 
+@store.dataset_or_name
 def guideline(dataset, version: int | None = None) -> dict | None:
     """The current guideline (or ``version``): version, text, examples {class: {kind: [ids]}}, changes,
     changed_classes, note, author, saved_at; None when the dataset has none."""
@@ -51,6 +52,7 @@ def guideline(dataset, version: int | None = None) -> dict | None:
     return doc
 
 
+@store.dataset_or_name
 def guideline_history(dataset) -> pd.DataFrame:
     """One row per guideline version, newest first: version, saved_at, author, note, text_changed,
     changed_classes (list), examples_changed (list of classes) and n_examples."""
@@ -103,6 +105,7 @@ def _examples(dataset, examples, classes: list[str]) -> dict:
     return clean
 
 
+@store.dataset_or_name
 def save_guideline(dataset, text: str, examples: dict | None = None, changed_classes=None, note: str = "",
                    author: str = "") -> dict:
     """Save the guideline as version N+1 and return it; it records what changed since version N.

@@ -15,6 +15,7 @@ LABEL_ISSUE_FIELDS = ("label_quality", "is_label_issue", "suggested_label")
 DUPLICATE_FIELDS = ("duplicate_group", "is_duplicate", "duplicate_similarity")
 
 
+@store.dataset_or_name
 def training_view(dataset):
     """``dataset`` (or a view) without the samples marked excluded: what training and export must use."""
     return dataset.match_tags("excluded", bool=False)
@@ -27,6 +28,7 @@ def has_fields(dataset, names) -> bool:
     return all(n in schema for n in names) and not runs.incomplete_fields(dataset) & set(names)
 
 
+@store.dataset_or_name
 def review_queue(dataset):
     """Label suspects not yet reviewed, most likely wrong first (needs the label-issue fields)."""
     if not has_fields(dataset, LABEL_ISSUE_FIELDS):
@@ -60,6 +62,7 @@ def probabilities(dataset, sample_ids) -> tuple[list[str], np.ndarray] | None:
     return (classes or [str(i) for i in range(rows.shape[1])]), rows
 
 
+@store.dataset_or_name
 def review_progress(dataset, label_field: str = "ground_truth") -> dict:
     """Counts for the label review: suspects, reviewed suspects, remaining, and samples whose label was fixed."""
     suspects = dataset.match(F("is_label_issue") == True)  # noqa: E712
@@ -105,6 +108,7 @@ def flagged_frame(dataset, name: str, label_field: str | None = "ground_truth", 
                          "excluded": ["excluded" in (t or []) for t in tags]})
 
 
+@store.dataset_or_name
 def duplicate_groups(dataset) -> pd.DataFrame:
     """Members of near/exact duplicate groups, one row each, with review state; unresolved groups first.
 

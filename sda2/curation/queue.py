@@ -16,7 +16,7 @@ or fixes; the same rules apply, so an accepted proposal writes nothing.
 
 Crash safety: an answer and the item's ``due`` mark (it must be resolved again) are written in one update.
 Resolving claims the item with ``resolving`` = {until, owner}: a claim expires after ``RESOLVING`` or as
-soon as its owner process is dead. The next touch of the queue (:func:`next_item`, :func:`progress`,
+soon as its owner process is dead. The next touch of the queue (:func:`next_item`, :func:`queue_progress`,
 :func:`disagreements`, :func:`adjudicate`) resolves every due item whose claim is free, idempotently: a
 label the killed resolver had already written is recognised, not written twice or taken for a conflict.
 Leases expire after ``LEASE`` (a labeler who vanishes frees the item).
@@ -36,6 +36,7 @@ from pymongo import ASCENDING, ReturnDocument
 
 from sda2 import faults, liveness, store
 from sda2.curation import annotations, audit, edits, gold
+from sda2.curation.kinds import ItemStatus, QueueMode
 
 from fiftyone import ViewField as F  # noqa: E402  (sda2.store has started the database)
 
@@ -43,8 +44,8 @@ QUEUES = "sda2_queues."
 ITEMS = "sda2_queue_items."
 LEASE = timedelta(minutes=15)  # an item handed to a labeler is kept for them this long
 RESOLVING = timedelta(minutes=2)  # a claim to resolve an item expires after this (sooner if its owner dies)
-MODES = ("label", "review")
-STATUSES = ("open", "done", "disputed", "conflict", "changed", "review", "rework")
+MODES = tuple(m.value for m in QueueMode)
+STATUSES = tuple(s.value for s in ItemStatus)
 REVIEW_WAIT = "waiting for review"  # the message of an item whose answer a reviewer accepts first
 
 
@@ -115,6 +116,7 @@ def _current_labels(dataset, ids: list[str], field: str) -> dict[str, object]:
     return {str(d["_id"]): edits.plain(d.get(field), kind) for d in docs}
 
 
+@store.dataset_or_name
 def create_queue(dataset, name: str, samples, labels_per_sample: int = 1, overlap: float = 0.0, seed: int = 0,
                  field: str = "ground_truth", created_by: str = "", source: str = "", mode: str = "label",
                  meta: dict | None = None, review_changes: bool = False, review: str | float | None = None,
@@ -150,7 +152,7 @@ def create_queue(dataset, name: str, samples, labels_per_sample: int = 1, overla
     base = _current_labels(dataset, ids, field)
     share = _review_share(review)
     reviewed = set(np.random.default_rng(seed + 1).permutation(len(ids))[:int(round(share * len(ids)))].tolist())
-    if not 0.0 <= float(honeypot_rate) < 1.0 or (honeypot_rate and mode != "label"):
+    if not 0.0 <= float(honeypot_rate) < 1.0 or (honeypot_rate and mode != QueueMode.LABEL):
         raise ValueError(f"honeypot_rate is the share of gold items mixed into a labeling queue: a number in [0, 1) "
                          f"for mode='label', not {honeypot_rate!r} ({mode}).")
     queue_id = ObjectId()
@@ -162,7 +164,7 @@ def create_queue(dataset, name: str, samples, labels_per_sample: int = 1, overla
                   "require_qualification": bool(require_qualification), "honeypot_rate": float(honeypot_rate)}
     items = [{"queue_id": str(queue_id), "sample_id": sid, "order": i,
               "required": int(labels_per_sample) if i in multi else 1, "base": base[sid], "written": base[sid],
-              "answered_by": [], "skipped_by": [], "leases": [], "status": "open", "resolving": False,
+              "answered_by": [], "skipped_by": [], "leases": [], "status": ItemStatus.OPEN.value, "resolving": False,
               "resolved": None, "edit_id": None, "message": "", "review_sample": i in reviewed}
              for i, sid in enumerate(ids)]
     _items(dataset).insert_many(items, ordered=False)
@@ -185,6 +187,7 @@ def _review_share(review) -> float:
 QUEUE_OPTIONS = ("require_qualification", "honeypot_rate")
 
 
+@store.dataset_or_name
 def update_queue(dataset, name: str, annotator: str, **options) -> dict:
     """Change a queue's qualification requirement or honeypot rate (attributed to ``annotator``); the definition."""
     annotator = _labeler(annotator)
@@ -194,7 +197,7 @@ def update_queue(dataset, name: str, annotator: str, **options) -> dict:
     definition = get_queue(dataset, name)
     if "honeypot_rate" in options:
         rate = float(options["honeypot_rate"])
-        if not 0.0 <= rate < 1.0 or (rate and definition["mode"] != "label"):
+        if not 0.0 <= rate < 1.0 or (rate and definition["mode"] != QueueMode.LABEL):
             raise ValueError(f"honeypot_rate must be in [0, 1) and only for labeling queues, not {rate!r}.")
         options["honeypot_rate"] = rate
     if "require_qualification" in options:
@@ -203,6 +206,7 @@ def update_queue(dataset, name: str, annotator: str, **options) -> dict:
                                                 return_document=ReturnDocument.AFTER)
 
 
+@store.dataset_or_name
 def delete_queue(dataset, name: str, keep_answers: bool = True) -> int:
     """Delete queue ``name`` and its items (labels already written stay); the number of items deleted.
 
@@ -218,7 +222,7 @@ def delete_queue(dataset, name: str, keep_answers: bool = True) -> int:
 
 def _open_for(annotator: str, queue_id: str, now: datetime) -> dict:
     """Filter: open items this labeler has not answered or skipped, with room for one more answer."""
-    return {"queue_id": queue_id, "status": "open", "answered_by": {"$ne": annotator},
+    return {"queue_id": queue_id, "status": ItemStatus.OPEN.value, "answered_by": {"$ne": annotator},
             "skipped_by": {"$ne": annotator}, "leases.annotator": {"$ne": annotator},
             "$expr": {"$lt": [{"$add": [{"$size": "$answered_by"}, {"$size": {"$filter": {
                 "input": "$leases", "cond": {"$gte": ["$$this.until", now]}}}}]}, "$required"]}}
@@ -227,12 +231,13 @@ def _open_for(annotator: str, queue_id: str, now: datetime) -> dict:
 def _labeler(annotator: str) -> str:
     """The labeler's identity: the name matched case-insensitively ("Alice" and "alice" are one person)."""
     annotator = " ".join(str(annotator or "").split())
-    if not annotator or annotator.casefold() == "anonymous":
+    if not annotator:
         raise ValueError("The labeler needs a name. Fix: pass annotator='your name' (in the app: type your "
                          "name in the sidebar).")
     return audit.annotator_key(annotator)
 
 
+@store.dataset_or_name
 def next_item(dataset, queue: str, annotator: str) -> str | None:
     """The sample id this labeler should label next (leased to them), or None when nothing is left for them.
 
@@ -246,7 +251,8 @@ def next_item(dataset, queue: str, annotator: str) -> str | None:
     settle(dataset, definition)
     qid, now, items = str(definition["_id"]), _now(), _items(dataset)
     held = items.find_one_and_update(
-        {"queue_id": qid, "status": "open", "leases": {"$elemMatch": {"annotator": annotator, "until": {"$gte": now}}}},
+        {"queue_id": qid, "status": ItemStatus.OPEN.value,
+         "leases": {"$elemMatch": {"annotator": annotator, "until": {"$gte": now}}}},
         {"$set": {"leases.$.until": now + LEASE}}, sort=[("order", 1)], projection={"sample_id": 1})
     if held:
         return held["sample_id"]
@@ -290,7 +296,7 @@ def item(dataset, queue: str, sample_id: str, annotator: str | None = None, pred
     prediction = edits.plain(sample.get(pred_field), store.label_kind(dataset, pred_field)) if pred_field else None
     return {"sample_id": doc["sample_id"], "filepath": sample["filepath"], "field": definition["field"],
             "kind": definition["kind"], "mode": definition["mode"],
-            "proposal": doc["base"] if definition["mode"] == "review" else None, "prediction": prediction,
+            "proposal": doc["base"] if definition["mode"] == QueueMode.REVIEW else None, "prediction": prediction,
             "your_answer": own[0]["label"] if own else honeypot["label"] if honeypot else None,
             "required": doc["required"]}
 
@@ -346,9 +352,9 @@ def _not_claimed(items, qid: str, sample_id: str) -> Submission:
     if doc is not None and len(doc["answered_by"]) < doc["required"]:  # nothing to resolve: clear the mark
         items.update_one({"_id": doc["_id"], "due": doc.get("due"),
                           "$expr": {"$lt": [{"$size": "$answered_by"}, "$required"]}}, {"$unset": {"due": ""}})
-    if doc is None or doc["status"] == "open":
+    if doc is None or doc["status"] == ItemStatus.OPEN:
         return Submission(sample_id, "recorded")
-    return Submission(sample_id, doc["status"], doc["written"] if doc["status"] == "done" else None,
+    return Submission(sample_id, doc["status"], doc["written"] if doc["status"] == ItemStatus.DONE else None,
                       doc.get("edit_id"), doc.get("message", ""))
 
 
@@ -378,13 +384,14 @@ def _resolve(dataset, definition: dict, sample_id: str, annotator: str | None) -
         winner = _majority(list(answers.values()))
         agreeing = sorted(a for a, label in answers.items() if winner is not None and _key(label) == _key(winner))
         target = doc["base"] if winner is None else winner
-        status, edit_id, message = ("done" if winner is not None else "disputed"), doc["edit_id"], ""
+        status = ItemStatus.DONE if winner is not None else ItemStatus.DISPUTED
+        edit_id, message = doc["edit_id"], ""
         if winner is not None and _changes_a_label(definition, doc, winner):  # a curator confirms it first
-            target, status = doc["base"], "changed"
+            target, status = doc["base"], ItemStatus.CHANGED
             message = (f"answers agree on {annotations.text(winner)}, the label was {annotations.text(doc['base'])}: "
                        "confirm the change or keep the old label")
         elif winner is not None and doc.get("review_sample") and _key(doc.get("accepted")) != _key(winner):
-            target, status, message = doc["written"], "review", REVIEW_WAIT  # a reviewer accepts it first
+            target, status, message = doc["written"], ItemStatus.REVIEW, REVIEW_WAIT  # a reviewer accepts it first
         faults.point("queue.resolve.claimed")
         if _key(target) != _key(doc["written"]):
             who = " + ".join(agreeing) if winner is not None else (annotator or " + ".join(sorted(answers)))
@@ -396,29 +403,30 @@ def _resolve(dataset, definition: dict, sample_id: str, annotator: str | None) -
             try:
                 edit_id, update["written"] = _write_decision(dataset, definition, doc, target, who, reason, meta)
             except edits.EditConflict as exc:
-                status, message = "conflict", str(exc)
+                status, message = ItemStatus.CONFLICT, str(exc)
             faults.point("queue.resolve.written")
         annotations.set_decision(dataset, qid, sample_id, winner,
-                                 agreeing if status in ("done", "changed") else None)
-        if status == "disputed":
+                                 agreeing if status in (ItemStatus.DONE, ItemStatus.CHANGED) else None)
+        if status == ItemStatus.DISPUTED:
             message = "answers disagree: " + ", ".join(f"{a}: {annotations.text(v)}"
                                                        for a, v in sorted(answers.items()))
-        update.update(status=status, resolved=winner, edit_id=edit_id, message=message)
+        update.update(status=status.value, resolved=winner, edit_id=edit_id, message=message)
     finally:  # the due mark goes only if no answer came in since the claim (else: resolved again)
         done = items.update_one({"_id": doc["_id"], "due": doc.get("due")}, {"$set": update, "$unset": {"due": ""}})
         if not done.matched_count:
             items.update_one({"_id": doc["_id"]}, {"$set": update})
-    return Submission(sample_id, status, update.get("written", winner if status == "done" else None),
+    return Submission(sample_id, status, update.get("written", winner if status == ItemStatus.DONE else None),
                       edit_id, message)
 
 
 def _changes_a_label(definition: dict, doc: dict, winner) -> bool:
     """Whether ``winner`` would replace a label the sample had when the queue was made, in a queue whose
     changes a curator confirms (``review_changes``); review queues' fixes are the reviewer's own decision."""
-    return (bool(definition.get("review_changes")) and definition["mode"] == "label"
+    return (bool(definition.get("review_changes")) and definition["mode"] == QueueMode.LABEL
             and doc["base"] not in (None, []) and _key(winner) != _key(doc["base"]))
 
 
+@store.dataset_or_name
 def submit(dataset, queue: str, annotator: str, sample_id: str, label, seconds: float) -> Submission:
     """Record a labeler's answer for an item of ``queue``; when the item has all its answers, resolve it."""
     annotator = _labeler(annotator)
@@ -427,8 +435,8 @@ def submit(dataset, queue: str, annotator: str, sample_id: str, label, seconds: 
     if _items(dataset).count_documents({"queue_id": qid, "sample_id": sample_id}, limit=1) == 0 and \
             gold.served_honeypot(dataset, definition, sample_id, annotator) is not None:  # looks like any answer
         label = gold.answer_honeypot(dataset, definition, annotator, sample_id, label, seconds)
-        return Submission(sample_id, "review", None, None, REVIEW_WAIT) if definition.get("review") == "all" \
-            else Submission(sample_id, "done", label)
+        return Submission(sample_id, ItemStatus.REVIEW, None, None, REVIEW_WAIT) if definition.get("review") == "all" \
+            else Submission(sample_id, ItemStatus.DONE, label)
     if _items(dataset).count_documents({"queue_id": qid, "sample_id": sample_id}, limit=1) == 0:
         raise ValueError(f"Sample {sample_id!r} is not in queue {queue!r}. Fix: label the items next_item() gives.")
     annotations.record_annotation(dataset, sample_id, annotator, label, seconds, queue=definition["name"],
@@ -468,7 +476,8 @@ def settle(dataset, queue: str | dict, legacy: bool = False) -> list[Submission]
     return [_resolve(dataset, definition, sample_id, None) for sample_id in stuck(dataset, definition, legacy)]
 
 
-def skip(dataset, queue: str, annotator: str, sample_id: str) -> None:
+@store.dataset_or_name
+def skip_item(dataset, queue: str, annotator: str, sample_id: str) -> None:
     """Pass an item on: it is not offered to this labeler again, and others can take it."""
     definition = get_queue(dataset, queue)
     qid = str(definition["_id"])
@@ -478,7 +487,8 @@ def skip(dataset, queue: str, annotator: str, sample_id: str) -> None:
                                 "$pull": {"leases": {"annotator": annotator}}})
 
 
-def back(dataset, queue: str, annotator: str, before: str | None = None) -> str | None:
+@store.dataset_or_name
+def previous_item(dataset, queue: str, annotator: str, before: str | None = None) -> str | None:
     """The item this labeler answered before ``before`` (their last answer when None), to look at or change."""
     qid = str(get_queue(dataset, queue)["_id"])
     mine = [a["sample_id"] for a in annotations.find(dataset, queue_id=qid, annotator=_labeler(annotator))]
@@ -487,6 +497,7 @@ def back(dataset, queue: str, annotator: str, before: str | None = None) -> str 
     return mine[-1] if mine else None
 
 
+@store.dataset_or_name
 def adjudicate(dataset, queue: str, sample_id: str, label, annotator: str) -> Submission:
     """Settle a disputed (or conflicting) item: write ``label`` through the edit path; the item is done."""
     annotator = _labeler(annotator)
@@ -502,12 +513,14 @@ def adjudicate(dataset, queue: str, sample_id: str, label, annotator: str) -> Su
     written = annotations.normalize(dataset, label, definition["field"])
     annotations.set_decision(dataset, qid, sample_id, written, [annotator])
     _items(dataset).update_one({"_id": doc["_id"]}, {"$set": {
-        "status": "done", "resolved": written, "written": written, "edit_id": edit_id, "adjudicated_by": annotator,
+        "status": ItemStatus.DONE.value, "resolved": written, "written": written, "edit_id": edit_id,
+        "adjudicated_by": annotator,
         "message": f"adjudicated by {annotator}", "resolving": False}, "$unset": {"due": ""}})
-    return Submission(str(sample_id), "done", written, edit_id)
+    return Submission(str(sample_id), ItemStatus.DONE, written, edit_id)
 
 
-def progress(dataset, queue: str) -> dict:
+@store.dataset_or_name
+def queue_progress(dataset, queue: str) -> dict:
     """Counts for a queue: items, done, disputed, conflict, open, answers given and needed, share done."""
     definition = get_queue(dataset, queue)
     settle(dataset, definition)
@@ -525,6 +538,7 @@ def progress(dataset, queue: str) -> dict:
             "share_done": (items - counts["open"]) / items if items else 0.0}
 
 
+@store.dataset_or_name
 def labeler_progress(dataset, queue: str, annotator: str) -> dict:
     """One labeler's counts in a queue: answered, skipped, and still available to them (an estimate)."""
     annotator = _labeler(annotator)
@@ -535,9 +549,10 @@ def labeler_progress(dataset, queue: str, annotator: str) -> dict:
             + gold.honeypots_answered(dataset, definition, annotator),
             "skipped": items.count_documents({"queue_id": qid, "skipped_by": annotator}),
             "available": items.count_documents(_open_for(annotator, qid, _now()))
-            + items.count_documents({"queue_id": qid, "status": "open", "leases.annotator": annotator})}
+            + items.count_documents({"queue_id": qid, "status": ItemStatus.OPEN.value, "leases.annotator": annotator})}
 
 
+@store.dataset_or_name
 def labelers(dataset, queue: str) -> pd.DataFrame:
     """Per labeler in a queue: answers, skipped items, median and total seconds per answer."""
     qid = str(get_queue(dataset, queue)["_id"])
@@ -554,13 +569,15 @@ def labelers(dataset, queue: str) -> pd.DataFrame:
     return frame.sort_values("answers", ascending=False, kind="stable").reset_index(drop=True)
 
 
+@store.dataset_or_name
 def disagreements(dataset, queue: str) -> pd.DataFrame:
     """Items left for adjudication: disputed (answers disagree), in conflict (label changed meanwhile) or changed
     (the answers agree on a new label for a sample that had one: ``proposed``, waiting for a curator)."""
     definition = get_queue(dataset, queue)
     settle(dataset, definition)
     qid = str(definition["_id"])
-    docs = list(_items(dataset).find({"queue_id": qid, "status": {"$in": ["disputed", "conflict", "changed"]}})
+    open_questions = [ItemStatus.DISPUTED.value, ItemStatus.CONFLICT.value, ItemStatus.CHANGED.value]
+    docs = list(_items(dataset).find({"queue_id": qid, "status": {"$in": open_questions}})
                 .sort("order", 1))
     answers = {}
     for a in annotations.find(dataset, queue_id=qid, sample_id={"$in": [d["sample_id"] for d in docs]}):
@@ -568,16 +585,17 @@ def disagreements(dataset, queue: str) -> pd.DataFrame:
     return pd.DataFrame([{"sample_id": d["sample_id"], "status": d["status"],
                           "answers": answers.get(d["sample_id"], {}),
                           "current_label": annotations.text(d["written"]), "message": d["message"],
-                          "proposed": annotations.text(d["resolved"]) if d["status"] == "changed" else ""}
+                          "proposed": annotations.text(d["resolved"]) if d["status"] == ItemStatus.CHANGED else ""}
                          for d in docs],
                         columns=["sample_id", "status", "answers", "current_label", "message", "proposed"])
 
 
+@store.dataset_or_name
 def list_queues(dataset) -> pd.DataFrame:
     """The dataset's queues, newest first, with their settings and progress."""
     rows = []
     for d in _queues(dataset).find().sort("created_at", -1):
-        counts = progress(dataset, d["name"])
+        counts = queue_progress(dataset, d["name"])
         rows.append({"name": d["name"], "mode": d["mode"], "items": d["n_items"],
                      "labels_per_sample": d["labels_per_sample"], "overlap": d["overlap"], "done": counts["done"],
                      "disputed": counts["disputed"], "conflict": counts["conflict"], "open": counts["open"],
@@ -587,6 +605,7 @@ def list_queues(dataset) -> pd.DataFrame:
                                        "conflict", "open", "source", "created_by", "created_at"])
 
 
+@store.dataset_or_name
 def items_frame(dataset, queue: str) -> pd.DataFrame:
     """Every item of a queue in order: sample id, answers needed and given, status, proposal and resolved label."""
     qid = str(get_queue(dataset, queue)["_id"])
@@ -598,4 +617,4 @@ def items_frame(dataset, queue: str) -> pd.DataFrame:
 
 def open_sample_ids(dataset) -> set[str]:
     """Ids of the samples that have an item still open (taking answers) in any of the dataset's labeling queues."""
-    return set(_items(dataset).distinct("sample_id", {"status": "open"}))
+    return set(_items(dataset).distinct("sample_id", {"status": ItemStatus.OPEN.value}))

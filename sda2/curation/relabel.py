@@ -9,6 +9,7 @@ this reads the answers and makes a queue, so putting it in ``guidelines`` would 
 
 from __future__ import annotations
 
+from sda2 import store
 from sda2.curation import annotations, guidelines, queue as lq
 
 
@@ -43,6 +44,7 @@ def outdated_answers(dataset, classes=None, field: str = "ground_truth") -> list
     return outdated
 
 
+@store.dataset_or_name
 def relabel_outdated(dataset, queue_name: str, classes=None, annotator: str = "", field: str = "ground_truth",
                      labels_per_sample: int = 1, review_changes: bool = True) -> dict:
     """Create queue ``queue_name`` of the samples whose answers are outdated (see :func:`outdated_answers`);

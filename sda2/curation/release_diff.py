@@ -16,6 +16,7 @@ import pandas as pd
 
 from sda2 import store
 from sda2.curation import audit, releases
+from sda2.curation.kinds import Mark
 
 CHANGE_COLUMNS = ["sample_id", "change", "old_label", "new_label", "old_split", "new_split", "filepath", "who",
                   "when", "reason"]
@@ -141,7 +142,7 @@ def diff(dataset_or_name, old: str, new: str | None = None, label_field: str | N
         rows.append((sid, "split", a.at[sid, "label"], b.at[sid, "label"], a.at[sid, "split"], b.at[sid, "split"],
                      b.at[sid, "filepath"]))
     who = _who(dataset, relabeled, field, a_at, b_at)
-    marks = _who(dataset, [r[0] for r in rows if r[1] in ("excluded", "restored")], "tags:excluded", a_at, b_at)
+    marks = _who(dataset, [r[0] for r in rows if r[1] in ("excluded", "restored")], Mark.EXCLUDED.field, a_at, b_at)
     records = []
     for sid, change, *rest in rows:
         source = who if change == "label" else marks if change in ("excluded", "restored") else {}

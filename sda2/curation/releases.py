@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from bson import ObjectId
 
 from sda2 import faults, store
 from sda2.curation import audit
@@ -384,14 +385,20 @@ def storage_bytes(dataset_or_name) -> dict:
 
 # ---------------------------------------------------------------- a FiftyOne dataset of a release
 
-def _label_object(value, kind: str):
+def label_document(value, kind: str) -> dict | None:
+    """The stored FiftyOne document of a plain label (class name, tags, or boxes), ready for ``insert_many``."""
     if value is None:
         return None
     if kind == "classification":
-        return fo.Classification(label=value)
+        return {"_id": ObjectId(), "_cls": "Classification", "tags": [], "label": value}
     if kind == "multilabel":
-        return fo.Classifications(classifications=[fo.Classification(label=t) for t in value])
-    return fo.Detections(detections=[fo.Detection(label=b["label"], bounding_box=b["bounding_box"]) for b in value])
+        return {"_cls": "Classifications",
+                "classifications": [{"_id": ObjectId(), "_cls": "Classification", "tags": [], "label": t}
+                                    for t in value]}
+    return {"_cls": "Detections",
+            "detections": [{"_id": ObjectId(), "_cls": "Detection", "attributes": {}, "tags": [],
+                            "label": b["label"], "bounding_box": [float(v) for v in b["bounding_box"]]}
+                           for b in value]}
 
 
 def release_dataset(dataset_or_name, version: str, name: str | None = None) -> fo.Dataset:
@@ -400,7 +407,8 @@ def release_dataset(dataset_or_name, version: str, name: str | None = None) -> f
     Named ``<name>@<version>`` by default (a name sda2 never opens for editing); it holds filepath, the
     label field, split, tags and metadata of each release sample, and ``sda2_sample_id`` (the sample's id in
     the dataset). It is a copy made now: edits to it change neither the release nor the dataset. An existing
-    copy of the same release is reused.
+    copy of the same release is reused. Built in bulk: the release rows become sample documents written
+    with ``insert_many`` (no FiftyOne ``Sample`` object per row).
     """
     dataset = store.as_dataset(dataset_or_name)
     info = release_info(dataset, version)
@@ -414,22 +422,26 @@ def release_dataset(dataset_or_name, version: str, name: str | None = None) -> f
         old.delete()
     kind, field = info.label_kind, info.label_field
     out = fo.Dataset(target, persistent=False)
+    out.media_type = "image"
     out.add_sample_field(field, fo.EmbeddedDocumentField,
                          embedded_doc_type={"classification": fo.Classification, "multilabel": fo.Classifications,
                                             "detection": fo.Detections}[kind])
     out.add_sample_field("split", fo.StringField)
     out.add_sample_field("sda2_sample_id", fo.StringField)
-    live_ids = set(dataset.values("id"))
-    metadata = {}
-    present = [s for s in frame["sample_id"] if s in live_ids]
-    if present:
-        view = dataset.select(present)
-        metadata = dict(zip(view.values("id"), view.values("metadata")))
-    samples = [fo.Sample(filepath=p, tags=list(t), split=sp, sda2_sample_id=s, metadata=metadata.get(s),
-                         **{field: _label_object(lab, kind)})
-               for s, p, lab, sp, t in zip(frame["sample_id"], frame["filepath"], frame["label"], frame["split"],
-                                           frame["tags"])]
-    out.add_samples(samples, progress=False)
+    # metadata of the samples still in the dataset, read raw (no FiftyOne object per sample)
+    metadata = {str(d["_id"]): d.get("metadata") for d in dataset._root_dataset._sample_collection.find(
+        {"metadata": {"$ne": None}}, {"metadata": 1})}
+    now = datetime.now(timezone.utc).replace(tzinfo=None)  # FiftyOne stores naive UTC
+    dataset_oid = ObjectId(out._doc.id)
+    rand = np.random.default_rng().random(len(frame)) * 0.001 + 0.999  # FiftyOne's _rand range
+    docs = [{"_id": ObjectId(), "filepath": p, "tags": list(t), "metadata": metadata.get(s), "created_at": now,
+             "last_modified_at": now, "_media_type": "image", "_rand": float(r), "_dataset_id": dataset_oid,
+             "split": sp, "sda2_sample_id": s, field: label_document(lab, kind)}
+            for s, p, lab, sp, t, r in zip(frame["sample_id"], frame["filepath"], frame["label"], frame["split"],
+                                           frame["tags"], rand)]
+    coll = out._sample_collection
+    for start in range(0, len(docs), CHUNK):
+        coll.insert_many(docs[start:start + CHUNK], ordered=False)
     out.classes = {field: info.classes}
     out.info = {"sda2_release_id": info.release_id, "sda2_release": f"{dataset.name}@{version}",
                 "sda2_label_kind": kind}

@@ -26,12 +26,13 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
-from sda2 import faults
+from sda2 import faults, store
 from sda2.analysis.calibration import wilson_interval
 from sda2.curation import annotations, audit, gold, queue as lq
+from sda2.curation.kinds import ItemStatus, ReviewDecision, parse
 
 REASONS = ("wrong class", "ambiguous image", "guideline not followed", "other")
-DECISIONS = ("accept", "reject")
+DECISIONS = tuple(d.value for d in ReviewDecision)
 
 
 def _items(dataset):
@@ -40,7 +41,7 @@ def _items(dataset):
 
 def _reviewer(name) -> str:
     name = " ".join(str(name or "").split())
-    if not name or name.casefold() == "anonymous":
+    if not name:
         raise ValueError("The reviewer needs a name. Fix: pass reviewer='your name' (in the app: type your name in "
                          "the sidebar).")
     return audit.annotator_key(name)
@@ -59,7 +60,7 @@ def review_items(dataset, queue: str, reviewer: str | None = None) -> pd.DataFra
     sample_id, answer (text), labelers, reviews so far."""
     definition = _definition(dataset, queue)
     lq.settle(dataset, definition)
-    query = {"queue_id": str(definition["_id"]), "status": "review"}
+    query = {"queue_id": str(definition["_id"]), "status": ItemStatus.REVIEW.value}
     if reviewer is not None:
         query["answered_by"] = {"$ne": _reviewer(reviewer)}
     docs = _items(dataset).find(query).sort("order", 1)
@@ -68,6 +69,7 @@ def review_items(dataset, queue: str, reviewer: str | None = None) -> pd.DataFra
                         columns=["sample_id", "answer", "labelers", "reviews"])
 
 
+@store.dataset_or_name
 def next_review(dataset, queue: str, reviewer: str) -> str | None:
     """The next item ``reviewer`` should review (a sample id answered by others), or None."""
     frame = review_items(dataset, queue, reviewer)
@@ -85,22 +87,22 @@ def review_view(dataset, queue: str, sample_id: str) -> dict:
     return {"sample_id": str(sample_id), "filepath": info["filepath"], "field": definition["field"],
             "status": doc["status"], "answer": doc["resolved"], "answer_text": annotations.text(doc["resolved"]),
             "labelers": list(doc["answered_by"]),
-            "rejections": [r for r in doc.get("reviews", []) if r["decision"] == "reject"]}
+            "rejections": [r for r in doc.get("reviews", []) if r["decision"] == ReviewDecision.REJECT]}
 
 
+@store.dataset_or_name
 def review_answer(dataset, queue: str, sample_id: str, reviewer: str, decision: str, reason: str | None = None,
                   note: str = "") -> lq.Submission:
     """Accept or reject the answer of an item waiting for review. Accept writes it as the label (audited);
     reject (``reason`` from :data:`REASONS`, ``note`` required for "other") returns it to its labeler(s).
     The item's outcome ("done", "rework", or "conflict" when the label changed meanwhile)."""
     reviewer = _reviewer(reviewer)
-    if decision not in DECISIONS:
-        raise ValueError(f"Unknown review decision {decision!r}. Fix: use 'accept' or 'reject'.")
+    decision = parse(ReviewDecision, decision, "review decision")
     note = " ".join(str(note or "").split())
-    if decision == "reject" and reason not in REASONS:
+    if decision == ReviewDecision.REJECT and reason not in REASONS:
         raise ValueError(f"A rejection needs a reason, one of {', '.join(REASONS)} (not {reason!r}). Fix: pass "
                          "reason='wrong class' and a note.")
-    if decision == "reject" and reason == "other" and not note:
+    if decision == ReviewDecision.REJECT and reason == "other" and not note:
         raise ValueError("Reason 'other' needs a note saying what is wrong. Fix: pass note='…'.")
     definition = _definition(dataset, queue)
     lq.settle(dataset, definition)
@@ -111,26 +113,27 @@ def review_answer(dataset, queue: str, sample_id: str, reviewer: str, decision: 
     if reviewer in doc["answered_by"]:
         raise ValueError(f"{reviewer!r} answered sample {sample_id!r} and cannot review it: a reviewer checks "
                          "someone else's work. Fix: let another reviewer take it.")
-    if doc["status"] != "review":
+    if doc["status"] != ItemStatus.REVIEW:
         raise ValueError(f"Sample {sample_id!r} is not waiting for review (it is {doc['status']!r}): another "
                          "reviewer may have decided it, or its labeler changed the answer. Fix: take the next item.")
     now = datetime.now(timezone.utc)
     labelers = sorted(a["annotator"] for a in annotations.find(dataset, queue_id=qid, sample_id=sample_id)
                       if json.dumps(a["label"], sort_keys=True) == json.dumps(doc["resolved"], sort_keys=True))
-    entry = {"reviewer": reviewer, "decision": decision, "reason": reason if decision == "reject" else None,
+    entry = {"reviewer": reviewer, "decision": decision.value,
+             "reason": reason if decision == ReviewDecision.REJECT else None,
              "note": note, "label": doc["resolved"], "labelers": labelers or list(doc["answered_by"]), "at": now}
-    match = {"_id": doc["_id"], "status": "review", "resolved": doc["resolved"]}
-    if decision == "accept":
+    match = {"_id": doc["_id"], "status": ItemStatus.REVIEW.value, "resolved": doc["resolved"]}
+    if decision == ReviewDecision.ACCEPT:
         update = {"$set": {"accepted": doc["resolved"], "due": now}, "$push": {"reviews": entry}}
     else:
-        update = {"$set": {"status": "rework", "review_sample": True, "message": f"rejected: {reason}",
+        update = {"$set": {"status": ItemStatus.REWORK.value, "review_sample": True, "message": f"rejected: {reason}",
                            "rejected": entry}, "$push": {"reviews": entry}}
     if not _items(dataset).update_one(match, update).modified_count:
         raise ValueError(f"Sample {sample_id!r} changed while you reviewed it (another reviewer decided, or the "
                          "labeler changed the answer). Fix: take the next item.")
     faults.point("review.decided")
-    if decision == "reject":
-        return lq.Submission(sample_id, "rework", None, None, f"rejected: {reason}")
+    if decision == ReviewDecision.REJECT:
+        return lq.Submission(sample_id, ItemStatus.REWORK, None, None, f"rejected: {reason}")
     outcome = [s for s in lq.settle(dataset, definition) if s.sample_id == sample_id]
     if outcome:
         return outcome[0]
@@ -138,11 +141,12 @@ def review_answer(dataset, queue: str, sample_id: str, reviewer: str, decision: 
     return lq.Submission(sample_id, final["status"], final["written"], final.get("edit_id"), final.get("message", ""))
 
 
+@store.dataset_or_name
 def rework_items(dataset, queue: str, labeler: str) -> pd.DataFrame:
     """``labeler``'s items a reviewer rejected, to fix: sample_id, your answer, reason, note, reviewer, when."""
     definition = lq.get_queue(dataset, queue)
     labeler = _reviewer(labeler)
-    docs = _items(dataset).find({"queue_id": str(definition["_id"]), "status": "rework",
+    docs = _items(dataset).find({"queue_id": str(definition["_id"]), "status": ItemStatus.REWORK.value,
                                  "rejected.labelers": labeler}).sort("order", 1)
     return pd.DataFrame([{"sample_id": d["sample_id"], "answer": annotations.text(d["rejected"]["label"]),
                           "reason": d["rejected"]["reason"], "note": d["rejected"]["note"],
@@ -156,6 +160,7 @@ def _reviews(dataset, qid: str) -> list[tuple[dict, dict]]:
             for r in d["reviews"]]
 
 
+@store.dataset_or_name
 def review_summary(dataset, queue: str) -> dict:
     """The figures a client asks for: items, delivered (labels written), share of delivered items reviewed,
     share of reviewed items rejected at least once, first-pass acceptance, the estimated label accuracy of the
@@ -163,14 +168,16 @@ def review_summary(dataset, queue: str) -> dict:
     rate), the gold (honeypot) accuracy of the queue, and rework per labeler, per class and per reason."""
     definition = _definition(dataset, queue)
     qid = str(definition["_id"])
-    counts = lq.progress(dataset, queue)
+    counts = lq.queue_progress(dataset, queue)
     pairs = _reviews(dataset, qid)
     items = _items(dataset)
-    delivered = items.count_documents({"queue_id": qid, "status": "done"})
-    delivered_reviewed = items.count_documents({"queue_id": qid, "status": "done", "accepted": {"$exists": True}})
+    done = ItemStatus.DONE.value
+    delivered = items.count_documents({"queue_id": qid, "status": done})
+    delivered_reviewed = items.count_documents({"queue_id": qid, "status": done, "accepted": {"$exists": True}})
     reviewed = len({d["sample_id"] for d, _ in pairs})
-    rejected = len({d["sample_id"] for d, r in pairs if r["decision"] == "reject"})
-    firsts = [d["reviews"][0]["decision"] == "accept" for d in {d["sample_id"]: d for d, _ in pairs}.values()]
+    rejected = len({d["sample_id"] for d, r in pairs if r["decision"] == ReviewDecision.REJECT})
+    firsts = [d["reviews"][0]["decision"] == ReviewDecision.ACCEPT
+              for d in {d["sample_id"]: d for d, _ in pairs}.values()]
     first_ok, first_n = sum(firsts), len(firsts)
     p_low, p_high = wilson_interval(first_ok, first_n)
     p = first_ok / first_n if first_n else float("nan")
@@ -182,7 +189,7 @@ def review_summary(dataset, queue: str) -> dict:
     else:
         estimate = low = high = float("nan")
     g_acc, g_low, g_high, g_n = gold.pooled_gold_accuracy(dataset, queue)
-    rejections = [(d, r) for d, r in pairs if r["decision"] == "reject"]
+    rejections = [(d, r) for d, r in pairs if r["decision"] == ReviewDecision.REJECT]
     answered = pd.Series([a for d in items.find({"queue_id": qid, "status": {"$ne": "open"}}, {"answered_by": 1})
                           for a in d["answered_by"]], dtype=object).value_counts()
     by_labeler = pd.Series([who for _, r in rejections for who in r["labelers"]], dtype=object).value_counts()

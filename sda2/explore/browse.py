@@ -56,6 +56,7 @@ def _numeric_paths(collection) -> list[str]:
     return paths
 
 
+@store.dataset_or_name
 def numeric_fields(dataset) -> list[str]:
     """Paths of the numeric fields holding at least one value (sortable and range-filterable), schema order."""
     root = store.as_dataset(dataset)._dataset
@@ -85,6 +86,7 @@ def _ensure_index(dataset: fo.Dataset, path: str, with_id: bool = False) -> None
         dataset.create_index(spec)
 
 
+@store.dataset_or_name
 def filter_samples(dataset, label_field: str = "ground_truth", prediction_field: str | None = None, *,
                    labels: Iterable[str] | None = None, predictions: Iterable[str] | None = None,
                    tags: Iterable[str] | None = None, split: str | None = None,
@@ -202,6 +204,7 @@ def _is_correct(given, predicted) -> bool | None:
     return given == predicted
 
 
+@store.dataset_or_name
 def query_samples(dataset, label_field: str = "ground_truth", prediction_field: str | None = None, *,
                   sort_by: str | None = None, descending: bool = False, skip: int = 0, limit: int = 48,
                   **filters) -> pd.DataFrame:
@@ -215,6 +218,7 @@ def query_samples(dataset, label_field: str = "ground_truth", prediction_field: 
     return rows
 
 
+@store.dataset_or_name
 def field_range(dataset, path: str) -> tuple[float, float] | None:
     """(min, max) of numeric field ``path`` over ``dataset`` (a name, dataset or view); None when empty."""
     collection = store.as_dataset(dataset)
@@ -222,6 +226,7 @@ def field_range(dataset, path: str) -> tuple[float, float] | None:
     return None if low is None else (float(low), float(high))
 
 
+@store.dataset_or_name
 def sample_tags(dataset) -> list[str]:
     """The sample tags used in ``dataset``, sorted."""
     collection = store.as_dataset(dataset)
@@ -229,6 +234,7 @@ def sample_tags(dataset) -> list[str]:
     return sorted(collection.distinct("tags"))
 
 
+@store.dataset_or_name
 def sample_fields(dataset, sample_id: str) -> dict:
     """Every field of one sample, flattened to ``{"path": value}`` with plain Python values (ids as text)."""
     sample = store.as_dataset(dataset)._dataset[sample_id]
@@ -250,6 +256,7 @@ def _plain(value):
     return value
 
 
+@store.dataset_or_name
 def class_probabilities(dataset, sample_id: str, prediction_field: str,
                         label_field: str = "ground_truth") -> pd.Series:
     """The predicted class probabilities of one sample, highest first (empty when the field has none).

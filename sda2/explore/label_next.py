@@ -180,6 +180,7 @@ def select_samples(dataset_or_name, strategy: str = "random", budget: int = 100,
     return [ids[r] for r in rows]
 
 
+@store.dataset_or_name
 def save_selection(dataset_or_name, ids, *, tag: str | None = None, saved_view: str | None = None,
                    description: str | None = None, overwrite: bool = False, annotator: str | None = None) -> int:
     """Keep a selection as a sample tag and/or a FiftyOne saved view; the number of samples kept."""
@@ -216,6 +217,7 @@ def selection_table(dataset_or_name, ids, label_field: str = "ground_truth") -> 
                          "label": [("" if v is None else v) for v in labels]})
 
 
+@store.dataset_or_name
 def export_selection(dataset_or_name, ids, path) -> Path:
     """Write the selection as CSV (rank, id, filepath, label) to ``path``; the path written."""
     path = Path(path)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import random
 import struct
 import time
 from collections.abc import Iterable
@@ -26,12 +27,12 @@ from datetime import datetime, timezone
 from bson import ObjectId
 from tqdm.auto import tqdm
 
+import eta.core.utils as etau
 import fiftyone as fo
-import fiftyone.core.dataset as fod
 import fiftyone.core.metadata as fom
-from fiftyone.core.odm.sample import _generate_rand
+import fiftyone.core.utils as fou
 from PIL import Image
-from sda2 import faults, hints, names, recovery, store
+from sda2 import faults, hints, label_documents, names, recovery, store
 from sda2.ingest.base import Box, IngestError, IngestReport, Mode, Record, Skipped, paused_gc
 
 BATCH = 2_000
@@ -124,7 +125,7 @@ def image_info(path: str, decode: bool = True) -> ImageInfo | str:
                 if info is None:
                     f.seek(0)
                     width, height, channels = fom.get_image_info(f)
-                    info = ImageInfo(width, height, channels, size, fom.etau.guess_mime_type(path))
+                    info = ImageInfo(width, height, channels, size, etau.guess_mime_type(path))
     except FileNotFoundError:
         return "file not found; fix the path or add the file"
     except IsADirectoryError:
@@ -215,27 +216,21 @@ def _object_ids(n: int) -> list[ObjectId]:
     return ids
 
 
-def _label_doc(label, kind: str, new_id) -> dict:
-    if kind == "classification":
-        return {"_id": new_id(), "_cls": "Classification", "tags": [], "label": label}
-    if kind == "multilabel":
-        return {"_id": new_id(), "_cls": "Classifications", "classifications": [
-            {"_id": new_id(), "_cls": "Classification", "tags": [], "label": t} for t in label]}
-    return {"_id": new_id(), "_cls": "Detections", "detections": [
-        {**b.attributes, "_id": new_id(), "_cls": "Detection", "tags": [], "label": b.label,
-         "bounding_box": [float(v) for v in b.bounding_box]} for b in label]}
+def _rand() -> float:
+    """A sample's ``_rand`` as FiftyOne draws it for ``add_samples`` (used by ``take`` and ``shuffle``)."""
+    return random.random() * 0.001 + 0.999
 
 
 def _sample_docs(dataset_id: ObjectId, batch, kind: str, now: datetime, sample_ids: list[ObjectId]) -> list[dict]:
     """FiftyOne sample documents (as ``add_samples`` writes them) for (record, image facts) pairs."""
-    count = len(batch) if kind == "classification" else sum(1 + len(r.label or ()) for r, _ in batch)
+    count = sum(label_documents.label_count(r.label, kind) for r, _ in batch)
     new_id = iter(_object_ids(count)).__next__
     docs = []
     for (record, info), sample_id in zip(batch, sample_ids):
         doc = {"_id": sample_id, "filepath": record.filepath, "tags": [],
                "metadata": info.metadata_doc() if info else None, "created_at": now, "last_modified_at": now,
-               "_media_type": "image", "_rand": _generate_rand(), "_dataset_id": dataset_id,
-               "ground_truth": None if record.label is None else _label_doc(record.label, kind, new_id),
+               "_media_type": "image", "_rand": _rand(), "_dataset_id": dataset_id,
+               "ground_truth": label_documents.encode(record.label, kind, new_id=new_id),
                "split": record.split}
         if record.fields:
             doc.update(record.fields)
@@ -301,11 +296,17 @@ def check_target(name: str, mode: Mode) -> bool:
             cli="--overwrite (replace it) or --append (add to it).",
             api="mode='overwrite' (replace it) or mode='append' (add to it)."))
     if not exists:
-        try:
-            fod._validate_dataset_name(name)
-        except ValueError as exc:
-            raise IngestError(f"{exc}. Fix: choose another name.") from None
+        clash = slug_clash(name)
+        if clash is not None:
+            raise IngestError(f"Dataset name {name!r} is not available: its URL name {fou.to_slug(name)!r} is that "
+                              f"of dataset {clash!r}. Fix: choose another name.")
     return exists
+
+
+def slug_clash(name: str) -> str | None:
+    """The existing dataset whose URL name (FiftyOne's slug) ``name`` would take, or None when it is free."""
+    slug = fou.to_slug(name)
+    return next((other for other in fo.list_datasets() if fou.to_slug(other) == slug), None)
 
 
 def new_temp_dataset(name: str) -> fo.Dataset:

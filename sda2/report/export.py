@@ -22,14 +22,16 @@ empty: an export never writes into, or deletes, a folder that holds anything.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
 import uuid
 from dataclasses import asdict, dataclass, field as dc_field
 from datetime import datetime, timezone
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import pandas as pd
 
 from sda2 import faults, store
 from sda2.curation import releases
@@ -39,6 +41,7 @@ import fiftyone as fo  # noqa: E402  (sda2.store has started the database)
 FORMATS = {"imagefolder": ("classification",), "coco": ("detection",), "yolo": ("detection",),
            "csv": ("classification", "multilabel"), "fiftyone": ("classification", "multilabel", "detection")}
 MANIFEST = "sda2_export.json"
+COPY_THREADS = 8  # parallel image copies of a CSV export
 NO_SPLIT = "unassigned"  # folder of samples without a split when others have one
 
 
@@ -84,16 +87,23 @@ def _check_kind(fmt: str, kind: str) -> None:
                          f"{kind} labels. Fix: use one of {fits}.")
 
 
-def _cross_split(dataset, sample_ids: list[str]) -> int:
+def _cross_split(dataset, sample_ids) -> int:
     """How many of ``sample_ids`` are in a duplicate group that spans splits (0 when never computed)."""
     if "crosses_split" not in dataset.get_field_schema():
         return 0
-    crosses = dict(zip(*dataset.values(["id", "crosses_split"])))
-    return sum(1 for s in sample_ids if crosses.get(s))
+    from fiftyone import ViewField as F
+
+    crossing = set(dataset.match(F("crosses_split") == True).values("id"))  # noqa: E712
+    return int(pd.Series(list(sample_ids), dtype=object).isin(crossing).sum())
+
+
+def _split_order(splits) -> list[str | None]:
+    """Distinct splits, named ones sorted first, then None."""
+    return sorted(set(splits), key=lambda s: (s is None, s or ""))
 
 
 def _splits(view) -> list[str | None]:
-    return sorted({s for s in view.values("split")}, key=lambda s: (s is None, s or ""))
+    return _split_order(view.values("split"))
 
 
 def _by_split(view, split):
@@ -107,9 +117,6 @@ def _write(view, fmt: str, out: Path, field: str, classes: list[str], kind: str)
     has_splits = any(s is not None for s in splits)
     if fmt == "fiftyone":
         view.export(export_dir=str(out), dataset_type=fo.types.FiftyOneDataset, export_media=True)
-        return
-    if fmt == "csv":
-        _write_csv(view, out, field, kind)
         return
     for split in splits:
         part = _by_split(view, split)
@@ -126,24 +133,25 @@ def _write(view, fmt: str, out: Path, field: str, classes: list[str], kind: str)
         faults.point("export.split")
 
 
-def _write_csv(view, out: Path, field: str, kind: str) -> None:
-    ids, paths, splits, tags = view.values(["id", "filepath", "split", "tags"])
-    labels = releases.label_values(view, field, kind)
-    if "sda2_sample_id" in view.get_field_schema():  # a release copy: name files by the dataset's sample ids
-        ids = view.values("sda2_sample_id")
-    rows = []
-    for sid, path, split, lab, sample_tags in zip(ids, paths, splits, labels, tags):
-        rel = Path("images") / (split or NO_SPLIT) / f"{sid}{Path(path).suffix.lower()}"
-        (out / rel.parent).mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, out / rel)
-        label = lab if kind == "classification" else "|".join(lab)
-        rows.append({"filepath": rel.as_posix(), ("label" if kind == "classification" else "tags"): label or "",
-                     "split": split or "", "sample_id": sid, "sample_tags": "|".join(sample_tags or [])})
-    columns = ["filepath", "label" if kind == "classification" else "tags", "split", "sample_id", "sample_tags"]
-    with open(out / "labels.csv", "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
+def _write_csv(frame: pd.DataFrame, out: Path, kind: str) -> None:
+    """``labels.csv`` of release/current rows and the images copied to ``images/<split>/<sample id><ext>``."""
+    splits = frame["split"].where(frame["split"].astype(bool) & frame["split"].notna(), NO_SPLIT)
+    suffixes = frame["filepath"].str.extract(r"(\.[^./\\]*)$", expand=False).fillna("").str.lower()
+    rel = "images/" + splits.astype(str) + "/" + frame["sample_id"].astype(str) + suffixes
+    for folder in splits.unique():
+        (out / "images" / str(folder)).mkdir(parents=True, exist_ok=True)
+    targets = [str(out / r) for r in rel]
+    with ThreadPoolExecutor(max_workers=COPY_THREADS) as pool:  # file copies wait on the disk, not the GIL
+        for _ in pool.map(shutil.copyfile, frame["filepath"], targets, chunksize=256):
+            pass
+    if kind == "classification":
+        column, labels = "label", frame["label"].fillna("")
+    else:
+        column, labels = "tags", frame["label"].map(lambda t: "|".join(t or []))
+    table = pd.DataFrame({"filepath": rel.values, column: labels.values,
+                          "split": frame["split"].fillna("").values, "sample_id": frame["sample_id"].values,
+                          "sample_tags": frame["tags"].map("|".join).values})
+    table.to_csv(out / "labels.csv", index=False, encoding="utf-8")
 
 
 def export_dataset(dataset_or_ref, fmt: str, out, version: str | None = None, include_excluded: bool = False,
@@ -157,41 +165,51 @@ def export_dataset(dataset_or_ref, fmt: str, out, version: str | None = None, in
     if version:
         releases.release_info(dataset, version)  # refuse an unknown version before touching the folder
     out = _check_out(out)
+    frame = releases.release_frame(dataset, version) if version else releases.current_frame(dataset, field)
+    excluded = releases.excluded_mask(frame)
+    rows = frame if include_excluded else frame[~excluded].reset_index(drop=True)
+    left_out = len(frame) - len(rows)
+    if not len(rows):
+        raise ValueError(f"Nothing to export: {dataset.name!r}{'@' + version if version else ''} holds no samples "
+                         f"{'' if include_excluded else 'that are not marked excluded '}. Fix: check the release "
+                         "or pass include_excluded=True (--include-excluded).")
+    warnings = []
+    crossing = _cross_split(dataset, rows["sample_id"])
+    if crossing:
+        text = (f"{crossing:,} exported samples are near-duplicates of samples in another split (leakage "
+                "between train and test)")
+        if not allow_cross_split:
+            raise ValueError(f"Refusing to export: {text}. Fix: resolve them on the Duplicates page (keep one per "
+                             "group, exclude the rest), or pass allow_cross_split=True (--allow-cross-split) to "
+                             "export anyway with a warning.")
+        warnings.append(text + "; exported anyway (allow_cross_split)")
+    split_col = rows["split"].astype(object).where(rows["split"].notna(), None)
+    if fmt == "yolo" and not split_col.notna().any():
+        warnings.append("the samples have no split: YOLO needs one, so all are in 'train'")
+    counts = split_col.fillna(NO_SPLIT).value_counts()
+    by_split = {str(s if s is not None else NO_SPLIT): int(counts[s if s is not None else NO_SPLIT])
+                for s in _split_order(split_col.unique())}
     copy = None
     try:
-        if version:
-            copy = releases.release_dataset(dataset, version, name=f"{dataset.name}@{version}#{uuid.uuid4().hex[:8]}")
-            collection, id_field = copy, "sda2_sample_id"
+        if fmt == "csv":  # straight from the rows: no FiftyOne copy of a release is needed
+            _write_csv(rows, out, kind)
         else:
-            collection, id_field = dataset, "id"
-        view = collection if include_excluded else collection.match_tags("excluded", bool=False)
-        left_out = len(collection) - len(view)
-        if not len(view):
-            raise ValueError(f"Nothing to export: {dataset.name!r}{'@' + version if version else ''} holds no samples "
-                             f"{'' if include_excluded else 'that are not marked excluded '}. Fix: check the release "
-                             "or pass include_excluded=True (--include-excluded).")
-        warnings = []
-        crossing = _cross_split(dataset, view.values(id_field))
-        if crossing:
-            text = (f"{crossing:,} exported samples are near-duplicates of samples in another split (leakage "
-                    "between train and test)")
-            if not allow_cross_split:
-                raise ValueError(f"Refusing to export: {text}. Fix: resolve them on the Duplicates page (keep one per "
-                                 "group, exclude the rest), or pass allow_cross_split=True (--allow-cross-split) to "
-                                 "export anyway with a warning.")
-            warnings.append(text + "; exported anyway (allow_cross_split)")
-        if fmt == "yolo" and not any(_splits(view)):
-            warnings.append("the samples have no split: YOLO needs one, so all are in 'train'")
-        by_split = {str(s if s is not None else NO_SPLIT): len(_by_split(view, s)) for s in _splits(view)}
-        _write(view, fmt, out, field, classes, kind)
-        report = ExportReport(dataset.name, version, fmt, str(out), len(view), by_split, left_out, warnings)
-        manifest = {**asdict(report), "label_field": field, "label_kind": kind, "classes": classes,
-                    "exported_at": datetime.now(timezone.utc).isoformat()}
-        (out / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
-        return report
+            if version:
+                copy = releases.release_dataset(dataset, version,
+                                                name=f"{dataset.name}@{version}#{uuid.uuid4().hex[:8]}")
+                collection = copy
+            else:
+                collection = dataset
+            view = collection if include_excluded else collection.match_tags("excluded", bool=False)
+            _write(view, fmt, out, field, classes, kind)
     finally:
         if copy is not None:
             copy.delete()
+    report = ExportReport(dataset.name, version, fmt, str(out), len(rows), by_split, left_out, warnings)
+    manifest = {**asdict(report), "label_field": field, "label_kind": kind, "classes": classes,
+                "exported_at": datetime.now(timezone.utc).isoformat()}
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+    return report
 
 
 def exported_files(out) -> int:

@@ -27,6 +27,7 @@ from sda2 import store
 from sda2.explore import evaluation, labeler_quality
 from sda2.analysis import evaluation as metrics
 from sda2.curation import audit, queue, releases
+from sda2.curation.kinds import Mark
 from sda2.report import figures
 
 CHROMIUM = "/usr/bin/chromium"
@@ -186,7 +187,7 @@ def _labeling(report: Report, dataset, info, kept, log) -> str:
             if not eff.empty:
                 parts.append("<h3>Throughput</h3>" + _table(eff.labelers))
     reviewed = kept["tags"].map(lambda t: "reviewed" in t)
-    reviews = log[log["kind"].eq("label") | log["field"].eq("tags:excluded")]
+    reviews = log[log["kind"].eq("label") | log["field"].eq(Mark.EXCLUDED.field)]
     reviewed_ids = set(kept.loc[reviewed, "sample_id"])
     rejected = len(reviewed_ids & set(reviews["sample_id"]))
     share = reviewed.mean() if len(kept) else 0.0

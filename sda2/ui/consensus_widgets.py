@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from sda2.analysis import consensus, reliability
+from sda2.explore import consensus_inputs
 from sda2.ui.safe_text import escape_figure, md
 
 METHOD_NAMES = {"auto": "auto (sda2 EM)", "sda2": "sda2 EM (sparse, prior and gold)", "majority": "majority vote",
@@ -33,8 +34,26 @@ def accuracy_figure(result: consensus.ConsensusResult, counts: pd.Series) -> go.
     return escape_figure(fig)
 
 
-def consensus_section(records: pd.DataFrame, key: str = "consensus") -> None:
-    """Method picker, the consensus in one line, labelers' estimated accuracy and the planner."""
+def before_after(plain: consensus.ConsensusResult, result: consensus.ConsensusResult, majority: pd.Series,
+                 anchors: pd.Series) -> pd.DataFrame:
+    """Answers only vs. with the model prior and/or gold: mean confidence, items differing from the majority and
+    from the answers-only consensus, and (with gold) how many gold items the consensus gets right."""
+    added = " and ".join(name for name, what in (("model prior", "prior"), ("gold", "gold")) if result.info.get(what))
+    rows = []
+    for name, r in (("answers only", plain), (f"with {added}", result)):
+        labels = r.labels.reindex(majority.index)
+        right = int((r.labels.reindex(anchors.index) == anchors).sum())
+        rows.append({"consensus": name, "mean confidence": round(float(r.confidence.mean()), 4),
+                     "items ≠ majority": int((labels != majority).sum()),
+                     "items ≠ answers only": int((labels != plain.labels.reindex(majority.index)).sum()),
+                     "gold items right": f"{right} of {len(anchors)}" if len(anchors) else "—"})
+    return pd.DataFrame(rows)
+
+
+def consensus_section(records: pd.DataFrame, key: str = "consensus", dataset=None,
+                      pred_field: str | None = "predictions") -> None:
+    """Method picker, the model prior and gold anchors (with ``dataset``: checkboxes, figures before/after), the
+    consensus in one line, labelers' estimated accuracy and the planner."""
     answers = answers_frame(records)
     if answers.empty:
         st.info("No answers yet: consensus and the planner need labels from the Labeling page.")
@@ -42,14 +61,34 @@ def consensus_section(records: pd.DataFrame, key: str = "consensus") -> None:
     method = st.selectbox("Consensus method", list(METHOD_NAMES), format_func=METHOD_NAMES.get, key=f"{key}_method",
                           help="auto uses sda2's sparse EM: each labeler's accuracy and the items' labels are "
                                "estimated together; the others are crowd-kit's.")
+    items = answers["item"].unique()
+    prior = consensus_inputs.model_prior(dataset, items, pred_field) if dataset is not None else None
+    anchors = consensus_inputs.gold_anchors(dataset, items) if dataset is not None else pd.Series(dtype=str)
+    own = method in ("auto", "sda2")
+    a, b = st.columns(2)
+    use_prior = a.checkbox("Model probabilities as prior", key=f"{key}_prior", disabled=prior is None or not own,
+                           help="the stored out-of-fold probabilities of the prediction field replace the class "
+                                "shares as each item's prior" if prior is not None else
+                                "needs stored probabilities for every answered sample (Evaluation page: predict)")
+    use_gold = b.checkbox(f"Gold answers as anchors ({len(anchors):,} answered gold item(s))", key=f"{key}_gold",
+                          disabled=anchors.empty or not own, help="gold items keep their known label; labelers' "
+                                                                  "accuracy is learnt from them too")
+    if not own and (prior is not None or not anchors.empty):
+        st.caption("The model prior and gold anchors need the sda2 EM (auto): crowd-kit's methods take neither.")
     try:
         result = consensus.aggregate_answers(answers, method=method)
+        plain = result
+        if own and ((use_prior and prior is not None) or (use_gold and not anchors.empty)):
+            result = consensus.aggregate_answers(answers, method=method, probabilities=prior if use_prior else None,
+                                                 gold=anchors if use_gold and not anchors.empty else None)
     except (ValueError, ImportError) as error:
         st.error(md(str(error)))
         return
     majority = answers.groupby("item")["label"].agg(lambda s: s.value_counts().index[0])
     changed = int((result.labels.reindex(majority.index) != majority).sum())
     st.caption(md(result.summary()) + f" It differs from the plain majority on {changed:,} item(s).")
+    if result is not plain:
+        st.dataframe(before_after(plain, result, majority, anchors), hide_index=True, key=f"{key}_before_after")
     counts = answers.groupby("worker").size()
     st.plotly_chart(accuracy_figure(result, counts), key=f"{key}_accuracy")
     st.subheader("Plan for a target accuracy")

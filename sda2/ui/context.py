@@ -23,7 +23,7 @@ class Context:
     label_kind: str
     prediction_field: str | None
     split: str | None
-    annotator: str
+    annotator: str  # "" until the user types a name: attributed actions ask for one (never "anonymous")
 
     def dataset(self):
         """The chosen dataset (reloaded, so other processes' changes show)."""
@@ -106,4 +106,4 @@ def sidebar() -> Context | None:
         st.caption(f"{len(ds):,} samples in {md(repr(name))}")
     kind = next(f.kind for f in fields if f.name == label_field)
     return Context(name, label_field, kind, None if prediction == "(none)" else prediction,
-                   None if split == ALL_SPLITS else split, annotator.strip() or "anonymous")
+                   None if split == ALL_SPLITS else split, " ".join(annotator.split()))

@@ -46,7 +46,7 @@ def qualification_test(dataset, annotator: str, key: str = "qual") -> None:
     left.image(str(thumbnails.thumbnail(filepath, thumbnails.Overlay(), size=thumbnails.DETAIL_SIZE)),
                width=thumbnails.DETAIL_SIZE, caption=f"test item {status['answered'] + 1}", output_format="PNG")
     with right:
-        keys = lw.shortcut_keys(classes)
+        keys = lw.class_keys(dataset, classes)
         cols = st.columns(lw.button_columns(classes))
         for i, cls in enumerate(classes):
             cols[i % len(cols)].button(md(cls), key=f"{key}_{i}", shortcut=keys.get(cls), width="stretch",

@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from sda2 import store
-from sda2.curation import queue as lq
+from sda2.curation import class_schema, queue as lq
 from sda2.explore import labeler_quality
 from sda2.ui import guideline_widgets, review_widgets as rw, thumbnails
 from sda2.ui.safe_text import escape_figure, md
@@ -40,9 +40,23 @@ def shortcut_keys(classes: list[str]) -> dict[str, str | None]:
     return {c: (NUMBER_KEYS[i] if i < len(NUMBER_KEYS) else None) for i, c in enumerate(classes)}
 
 
+def class_keys(dataset, classes: list[str]) -> dict[str, str | None]:
+    """Keyboard key per class: the keys of the dataset's class schema when it gives any (a class without one
+    gets none), else :func:`shortcut_keys`."""
+    schema = class_schema.class_schema(dataset)
+    given = schema.keys if schema is not None else {}
+    return {c: given.get(c) for c in classes} if given else shortcut_keys(classes)
+
+
+def class_descriptions(dataset, classes: list[str]) -> dict[str, str]:
+    """Each class's description from the dataset's class schema ("" for none, or without a schema)."""
+    schema = class_schema.class_schema(dataset)
+    return {c: schema.description(c) if schema is not None else "" for c in classes}
+
+
 def require_annotator(context) -> bool:
     """False (after saying how to fix it) when the labeler has not typed a name in the sidebar."""
-    if context.annotator and context.annotator != "anonymous":
+    if context.annotator:
         return True
     st.warning("Type your name in the sidebar (\"Your name\") to start labeling: every answer is recorded "
                "with its labeler, for agreement and throughput figures.")
@@ -111,12 +125,12 @@ def _skip(dataset, queue: str, annotator: str, state: dict) -> None:
     if state["revisit"]:
         _show(state, None)
         return
-    rw.apply(lq.skip, dataset, queue, annotator, state["sample_id"], success="Skipped.")
+    rw.apply(lq.skip_item, dataset, queue, annotator, state["sample_id"], success="Skipped.")
     _show(state, None)
 
 
 def _back(dataset, queue: str, annotator: str, state: dict) -> None:
-    previous = lq.back(dataset, queue, annotator, before=state["sample_id"] if state["revisit"] else None)
+    previous = lq.previous_item(dataset, queue, annotator, before=state["sample_id"] if state["revisit"] else None)
     if previous is None:
         st.session_state["review_toast"] = "Nothing earlier to go back to."
         return
@@ -141,18 +155,20 @@ def button_columns(classes) -> int:
     return max(1, min(len(classes), 5 if longest <= SHORT_NAME else 2 if longest <= 2 * SHORT_NAME else 1))
 
 
-def _class_buttons(classes, keys, on_click, chosen=(), key: str = "cls") -> None:
-    """One button per class, each showing its whole name (wrapped, never cut) and its key."""
+def _class_buttons(classes, keys, on_click, chosen=(), key: str = "cls", descriptions: dict | None = None) -> None:
+    """One button per class, each showing its whole name (wrapped, never cut) and its key; its help is the
+    class's description (when the schema gives one) and its key."""
     st.html(f"<style>.st-key-{key}_classes button p {{white-space: normal; overflow-wrap: anywhere; "
             "text-overflow: clip; overflow: visible}} "
             f".st-key-{key}_classes button div {{overflow: visible; white-space: normal}}</style>")
     with st.container(key=f"{key}_classes"):
         cols = st.columns(button_columns(classes))
         for i, cls in enumerate(classes):
-            shortcut = keys.get(cls)
+            shortcut, description = keys.get(cls), (descriptions or {}).get(cls)
             cols[i % len(cols)].button(md(cls), key=f"{key}_{i}", shortcut=shortcut, width="stretch",
                                        type="primary" if cls in chosen else "secondary", on_click=on_click,
-                                       args=(cls,), help=f"{md(cls)}" + (f" (key {shortcut})" if shortcut else ""))
+                                       args=(cls,), help=md(cls) + (f": {md(description)}" if description else "")
+                                       + (f" (key {shortcut})" if shortcut else ""))
 
 
 def canvas_boxes(objects: list[dict], image_size: tuple[int, int], size: int) -> list[list[float]]:
@@ -241,7 +257,7 @@ def labeling_panel(dataset, queue: str, annotator: str, pred_field: str | None =
     state = _state(f"{key}:{dataset.name}:{queue}:{annotator}")
     if state["sample_id"] is None:
         _show(state, lq.next_item(dataset, queue, annotator))
-    mine, counts = lq.labeler_progress(dataset, queue, annotator), lq.progress(dataset, queue)
+    mine, counts = lq.labeler_progress(dataset, queue, annotator), lq.queue_progress(dataset, queue)
     total = mine["answered"] + mine["available"]
     skipped = f", {mine['skipped']:,} skipped" if mine["skipped"] else ""
     st.progress(mine["answered"] / total if total else 1.0,
@@ -260,7 +276,7 @@ def labeling_panel(dataset, queue: str, annotator: str, pred_field: str | None =
         st.error(md(f"No classes are known for {item['field']!r}: none declared and no sample labeled yet. Fix: "
                     f"declare them, e.g. dataset.classes[{item['field']!r}] = ['cat', 'dog']; dataset.save()."))
         return
-    keys = shortcut_keys(classes)
+    keys, descriptions = class_keys(dataset, classes), class_descriptions(dataset, classes)
     left, right = st.columns([3, 2])
     if item["kind"] == "detection":
         with left:
@@ -279,12 +295,13 @@ def labeling_panel(dataset, queue: str, annotator: str, pred_field: str | None =
                       on_click=_answer, args=(dataset, queue, annotator, state, item["proposal"]))
         if item["kind"] == "classification":
             chosen = [item["your_answer"]] if state["revisit"] else []
-            _class_buttons(classes, keys, lambda cls: _answer(dataset, queue, annotator, state, cls), chosen, key)
+            _class_buttons(classes, keys, lambda cls: _answer(dataset, queue, annotator, state, cls), chosen, key,
+                           descriptions)
         elif item["kind"] == "multilabel":
             if state["tags"] is None:
                 state["tags"] = list(item["your_answer"] or (item["proposal"] or []))
             st.caption("Toggle every tag that applies (keys), then Submit (Enter).")
-            _class_buttons(classes, keys, lambda tag: _toggle(state, tag), state["tags"], key)
+            _class_buttons(classes, keys, lambda tag: _toggle(state, tag), state["tags"], key, descriptions)
             st.button("Submit", key=f"{key}_submit", type="primary", shortcut=CONTROL_KEYS["submit"],
                       on_click=lambda: _answer(dataset, queue, annotator, state, list(state["tags"])))
         else:
@@ -320,7 +337,7 @@ def _text(value) -> str:
 
 def queue_overview(dataset, queue: str, only: str | None = None) -> None:
     """The queue's counters and the per-labeler table (only the row of ``only``, a labeler in team mode)."""
-    counts = lq.progress(dataset, queue)
+    counts = lq.queue_progress(dataset, queue)
     cols = st.columns(6)
     for col, (title, value) in zip(cols, [("Items", counts["items"]), ("Done", counts["done"]),
                                           ("Open", counts["open"]), ("Disputed", counts["disputed"]),

@@ -20,7 +20,7 @@ def mode(dataset, queue: str, key: str = "stage_mode") -> str:
     """"Label" or "Review" (a segmented control, only for a queue with a review stage)."""
     if not lq.get_queue(dataset, queue).get("review"):
         return "Label"
-    waiting = lq.progress(dataset, queue)["review"]
+    waiting = lq.queue_progress(dataset, queue)["review"]
     picked = st.segmented_control("Mode", MODES, default="Label", key=key,
                                   format_func=lambda m: f"Review ({waiting:,} waiting)" if m == "Review" else m)
     return picked or "Label"

@@ -6,8 +6,9 @@ from cleanlab.rank import get_label_quality_scores as cl_quality
 from scipy.special import softmax
 
 from sda2.analysis.calibration import (apply_temperature, calibrate_out_of_fold, expected_calibration_error,
-                                       fit_temperature, reliability_bins, trust_summary, wilson_interval)
-from sda2.analysis.label_issues import label_quality_scores
+                                       fit_temperature, label_error_chance, reliability_bins, trust_summary,
+                                       wilson_interval)
+from sda2.analysis.label_issues import find_label_issues, label_quality_scores
 
 
 def calibrated_sample(n=6000, k=5, seed=0):
@@ -69,8 +70,9 @@ def test_trust_summary_counts_expected_real_errors_and_says_when_weak():
     labels = np.array([0, 0, 0, 1])
     flagged = np.array([False, True, True, False])
     trust = trust_summary(probs, labels, flagged)
-    assert trust.expected_real_errors == pytest.approx(0.7 + 0.4)
-    assert trust.flagged == 2 and trust.worth_reviewing == 1 and trust.estimated_precision == pytest.approx(0.55)
+    # the confident joint of these four rows finds no noise (T = identity), so no flag is expected to be real
+    assert trust.expected_real_errors == pytest.approx(0.0)
+    assert trust.flagged == 2 and trust.worth_reviewing == 0 and trust.estimated_precision == pytest.approx(0.0)
     assert trust.accuracy == 0.75 and trust.weak and "too weak to trust these flags" in trust.verdict
     strong = trust_summary(np.array([[0.99, 0.01]] * 200), np.zeros(200, dtype=int), np.zeros(200, dtype=bool))
     assert not strong.weak and strong.accuracy == 1.0
@@ -83,3 +85,33 @@ def test_confidence_weighted_entropy_matches_cleanlab():
     probs[0] = np.eye(7)[(labels[0] + 1) % 7]  # a zero probability on the given label
     ours = label_quality_scores(labels, probs, method="confidence_weighted_entropy")
     np.testing.assert_allclose(ours, cl_quality(labels, probs, method="confidence_weighted_entropy"), rtol=1e-9)
+
+
+def test_label_error_chance_inverts_the_noise_known_answer():
+    # q = T pi with T = [[.8, .2], [.2, .8]]: q = (.3, .7) gives pi = (1/6, 5/6), so P(label 0 right) = (1/6 * .8) / .3
+    noise = np.array([[0.8, 0.2], [0.2, 0.8]])
+    chance = label_error_chance(np.array([[0.3, 0.7]]), np.array([0]), noise)
+    np.testing.assert_allclose(chance, [1 - (0.8 / 6) / 0.3])
+
+
+def noisy_posterior_sample(n=20000, k=4, seed=0):
+    """Clean posteriors pi, true classes drawn from them, given labels through a known noise matrix T (20 %
+    uniform), and the exact noisy-label posterior q = T pi a model trained on the given labels would learn."""
+    rng = np.random.default_rng(seed)
+    pi = rng.dirichlet([0.4] * k, n)
+    noise = np.full((k, k), 0.2 / (k - 1))
+    np.fill_diagonal(noise, 0.8)
+    true = (pi.cumsum(1) > rng.random((n, 1))).argmax(1)
+    given = (noise[:, true].T.cumsum(1) > rng.random((n, 1))).argmax(1)
+    return pi @ noise.T, given, true, noise
+
+
+def test_estimated_share_of_real_errors_among_flags_against_the_truth():
+    q, given, true, noise = noisy_posterior_sample()
+    flagged = find_label_issues(given, q)["is_label_issue"].to_numpy()
+    measured = float((given != true)[flagged].mean())  # 0.477
+    assert label_error_chance(q, given, noise)[flagged].mean() == pytest.approx(measured, abs=0.03)
+    naive = float((1 - q[np.arange(len(given)), given])[flagged].mean())  # 0.833, the former estimate
+    trust = trust_summary(q, given, flagged)  # the confident joint's noise rates: 0.795
+    assert measured < trust.estimated_precision < naive
+    assert trust.expected_real_errors == pytest.approx(label_error_chance(q, given)[flagged].sum())

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sda2 import store
+from sda2 import runs, store
 from sda2.analysis import copy_check
 from sda2.analysis.copy_groups import identical_classes, star_groups
 from sda2.analysis.duplicates import find_duplicates
@@ -146,4 +146,4 @@ def test_detect_duplicates_finds_crops_and_rotations(mnist, tmp_path, dataset_na
     sizes = frame.loc[frame.duplicate_group >= 0].groupby("duplicate_group").size()
     assert sizes.max() <= 3
     stored = store.open_dataset(dataset_name)
-    assert stored.info["sda2_duplicates"]["verified"] is True
+    assert runs.run_record(stored, "sda2_duplicates")["summary"]["verified"] is True

@@ -22,9 +22,10 @@ def copy(digits, dataset_name):
     return ds
 
 
-def open_page(name: str) -> AppTest:
+def open_page(name: str, annotator: str = "") -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.session_state["dataset"] = name  # the sidebar's dataset picker
+    at.session_state["annotator"] = annotator  # the sidebar's name: saving thresholds needs one
     at.run()
     assert at.selectbox(key="dataset").value == name
     at.switch_page("app_pages/evaluation.py").run()
@@ -35,7 +36,7 @@ def open_page(name: str) -> AppTest:
 def test_page_shows_metrics_confusions_failures_and_thresholds(copy):
     compute_predictions(copy)
     ev = evaluation.evaluate(copy.name)
-    at = open_page(copy.name)
+    at = open_page(copy.name, annotator="alice")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Accuracy"] == f"{ev.accuracy:.1%}"
     assert metrics["Samples evaluated"] == f"{len(copy):,}"
@@ -48,7 +49,15 @@ def test_page_shows_metrics_confusions_failures_and_thresholds(copy):
     assert at.selectbox(key="cm_true").value == top["true"]
     assert f"{top['samples']:,} samples of {top['true']} predicted as {top['predicted']}" in \
         " ".join(m.value for m in at.markdown)
-    assert len(at.get("image")[0].proto.imgs) == min(24, top["samples"])
+    cell = ev.samples(top["true"], top["predicted"]).head(24)
+    tiles = [b for b in at.button if b.key and b.key.startswith("cm_pick_")]
+    assert [b.key.removeprefix("cm_pick_") for b in tiles] == list(cell["id"])  # most confident first
+    assert tiles[0].label.replace("\\", "") == f"#1 · confidence {cell['confidence'].iloc[0]:.3g}"
+    assert len([i for i in at.get("image") if i.proto.imgs]) >= len(tiles)  # one labeled thumbnail per tile
+    tiles[0].click().run()  # a tile opens that sample: large, with its given and predicted label
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Given label"] == top["true"] and metrics["Predicted"] == top["predicted"]
+    assert at.get("image")  # the detail image
     # failure analysis by class
     at.selectbox(key="failure_field").set_value("ground_truth").run()
     bars = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")

@@ -85,3 +85,15 @@ def test_a_curator_sees_the_rest_and_an_admin_also_accounts(team):
     assert accounts.get_account("lena").disabled
     at.sidebar.button(key="sign_out").click().run()
     assert [t.value for t in at.title] == ["Sign in to sda2"]
+
+
+def test_the_guidelines_page_opens_for_staff_and_refuses_a_labeler(team):
+    at = _signed_in("cora")
+    assert "Guidelines" in _menu(at)
+    at.switch_page("app_pages/guidelines.py").run()
+    assert not at.exception and not at.error, at.exception or at.error
+    assert [t.value for t in at.title] == ["Guidelines"] and at.session_state["context"].annotator == "cora"
+    at = _signed_in("lena")
+    at.switch_page("app_pages/guidelines.py").run()
+    assert any("lena (labeler) may not open Guidelines" in e.value for e in at.error)
+    assert "Guidelines" not in [t.value for t in at.title]

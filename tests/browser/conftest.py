@@ -88,12 +88,14 @@ def page(browser, app_url):
     context.close()
 
 
-def open_app_as(browser, url: str, dataset: str, samples: int, annotator: str, page_title: str):
-    """A new browser context on the app with ``dataset`` and ``annotator`` chosen in the sidebar, on ``page_title``."""
+def open_app_as(browser, url: str, dataset: str, samples: int, annotator: str, page_title: str,
+                url_path: str | None = None):
+    """A new browser context on the app with ``dataset`` and ``annotator`` chosen in the sidebar, on ``page_title``
+    (opened by its ``url_path`` when given: the Overview's figures of the default dataset are never drawn)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(60_000)
-    page.goto(url)
+    page.goto(f"{url}/{url_path}" if url_path else url)
     sidebar = page.get_by_test_id("stSidebar")
     sidebar.get_by_text("Dataset", exact=True).wait_for()
     sidebar.get_by_test_id("stSelectbox").first.click()
@@ -103,5 +105,6 @@ def open_app_as(browser, url: str, dataset: str, samples: int, annotator: str, p
     name = sidebar.get_by_label("Your name (for edits and labels)")
     name.fill(annotator)
     name.press("Enter")
-    sidebar.get_by_role("link", name=page_title, exact=True).click()
+    if url_path is None:
+        sidebar.get_by_role("link", name=page_title, exact=True).click()
     return context, page

@@ -35,7 +35,7 @@ def answered(digits):
 
 def test_guideline_v2_queues_relabeling(browser, app_url, answered, artifacts):
     ds, sevens = answered
-    context, page = harness.open_app_as(browser, app_url, NAME, N, "carol", "Guidelines")
+    context, page = harness.open_app_as(browser, app_url, NAME, N, "carol", "Guidelines", "guidelines")
     try:
         page.get_by_text("Guideline v1", exact=True).wait_for()
         page.get_by_label("Guideline (Markdown)").fill("# Digits\n- A 7 with a bar is still a 7.")
@@ -51,7 +51,7 @@ def test_guideline_v2_queues_relabeling(browser, app_url, answered, artifacts):
         n = f"{len(sevens)} sample" + ("" if len(sevens) == 1 else "s")
         page.get_by_text(f"Queue 'relabel v2': {n} to relabel under v2.").wait_for()
         page.get_by_role("heading", name="Version history").scroll_into_view_if_needed()
-        page.screenshot(path=str(artifacts / "guidelines_relabel.png"), full_page=True)
+        page.screenshot(path=str(artifacts / "guidelines_relabel.png"))
     finally:
         context.close()
     assert guidelines.guideline(ds)["changed_classes"] == ["7"]

@@ -95,7 +95,7 @@ def test_two_labelers_label_the_same_samples_with_keys_then_quality_shows_agreem
     assert all(answers[(s, "alice")] == truth[s] for s in truth)
     assert answers[(odd, "bob")] != truth[odd]
     assert (frame["seconds"] > 0).all()
-    counts = lq.progress(ds, "pair")
+    counts = lq.queue_progress(ds, "pair")
     assert (counts["done"], counts["disputed"]) == (N - 1, 1)
 
     context, page = _open(browser, labeling_url, "lead", "Quality")

@@ -11,7 +11,7 @@ import pytest
 import sda2
 import tests.browser.conftest as harness
 from sda2 import store
-from sda2.curation import queue as lq
+from sda2.curation import gold, queue as lq
 
 pytestmark = pytest.mark.browser
 
@@ -40,6 +40,13 @@ def _click(page, key: str) -> None:
     page.locator(f".st-key-{key} button").first.click()
 
 
+def _as(page, name: str) -> None:
+    """Type ``name`` as the annotator in the sidebar (the same browser session: no new page load)."""
+    field = page.get_by_test_id("stSidebar").get_by_label("Your name (for edits and labels)")
+    field.fill(name)
+    field.press("Enter")
+
+
 def _take_test(page, labeler: str, truth, answers_right: bool) -> None:
     for n in range(2):
         page.get_by_text(f"{n} of 2 answered").wait_for()
@@ -55,19 +62,19 @@ def _current(page) -> str:
     return CAPTION.match(caption.inner_text().strip()).group(1)
 
 
-def test_qualification_honeypots_and_a_rejection_fixed(browser, team, artifacts):
+def test_qualification_honeypots_and_a_rejection_fixed(browser, app_url, team, artifacts):
+    """One browser session on the shared server; the labelers and the reviewer take turns by the sidebar name."""
     ds, ids, truth = team
-    server = harness.AppServer(artifacts / "streamlit_review.log")
+    while (sid := gold.qualification_next(ds, "bob")) is not None:  # bob's wrong answers, through the API: the
+        gold.answer_qualification(ds, "bob", sid, str((int(truth[sid]) + 1) % 10))  # clicks are alice's test
+    context, page = harness.open_app_as(browser, app_url, NAME, N, "bob", "Labeling", "labeling")
     try:
-        # bob fails the test: no work for him, and he is told why
-        context, page = harness.open_app_as(browser, server.url, NAME, N, "bob", "Labeling")
-        _take_test(page, "bob", truth, answers_right=False)
+        # bob failed the test: no work for him, and he is told why
         page.get_by_text("below the pass mark of 100%").wait_for()
         assert page.locator(".st-key-label_classes").count() == 0
-        page.screenshot(path=str(artifacts / "review_qualification_failed.png"), full_page=True)
-        context.close()
-        # alice passes and labels; honeypots come mixed in, shown like any item
-        context, page = harness.open_app_as(browser, server.url, NAME, N, "alice", "Labeling")
+        page.screenshot(path=str(artifacts / "review_qualification_failed.png"))
+        # alice takes the test by clicking, passes and labels; honeypots come mixed in, shown like any item
+        _as(page, "alice")
         _take_test(page, "alice", truth, answers_right=True)
         screens = {}
         while len(screens) < 2:
@@ -77,38 +84,35 @@ def test_qualification_honeypots_and_a_rejection_fixed(browser, team, artifacts)
             screens.setdefault(kind, (text.lower().count("gold"), text.lower().count("honeypot"),
                                       page.locator(".st-key-label_classes button").count()))
             if kind == "honeypot":
-                page.screenshot(path=str(artifacts / "review_honeypot.png"), full_page=True)
+                page.screenshot(path=str(artifacts / "review_honeypot.png"))
             _click(page, f"label_{int(truth[sid])}")
             page.wait_for_function("id => !document.body.innerText.includes('sample ' + id)", arg=sid)
         assert screens["honeypot"] == screens["item"]
         (row,) = sda2.gold_accuracy(ds).itertuples()
         assert row.labeler == "alice" and row.answers == row.correct >= 1
-        context.close()
         # rita reviews alice's first answer and rejects it with a reason
-        context, page = harness.open_app_as(browser, server.url, NAME, N, "rita", "Labeling")
+        _as(page, "rita")
         page.get_by_text(re.compile(r"^Review \(\d+ waiting\)$")).click()
         first = sda2.next_review(ds, "q", "rita")
         page.get_by_text(f"sample {first}").wait_for()
         page.get_by_text("wrong class", exact=True).click()
-        page.get_by_label("What is wrong (required for other)").fill("the stroke is a seven")
-        page.get_by_label("What is wrong (required for other)").press("Enter")
-        page.locator(".st-key-review_stage_reject button").wait_for()
-        page.screenshot(path=str(artifacts / "review_reviewer.png"), full_page=True)
+        note = page.get_by_label("What is wrong (required for other)")
+        note.fill("the stroke is a seven")
+        note.press("Enter")
+        page.screenshot(path=str(artifacts / "review_reviewer.png"))
         _click(page, "review_stage_reject")
         page.get_by_text(f"sample {first}").wait_for(state="detached")
-        context.close()
         before = sda2.review_summary(ds, "q")["rework_by_labeler"].set_index("labeler").loc["alice", "rejections"]
         # alice sees the reason and fixes the item; it goes back to review
-        context, page = harness.open_app_as(browser, server.url, NAME, N, "alice", "Labeling")
+        _as(page, "alice")
+        page.get_by_test_id("stButtonGroup").get_by_text("Label", exact=True).click()
         page.get_by_text("the stroke is a seven").wait_for()
         page.locator(f".st-key-rework_item_{first} img").wait_for()
-        page.get_by_text(CAPTION).first.wait_for()
-        page.screenshot(path=str(artifacts / "review_rework.png"), full_page=True)
+        page.screenshot(path=str(artifacts / "review_rework.png"))
         _click(page, f"rework_{first}_{(int(truth[first]) + 1) % 10}")
         page.locator(f".st-key-rework_item_{first}").wait_for(state="detached")
-        context.close()
     finally:
-        server.stop()
+        context.close()
     summary = sda2.review_summary(ds, "q")
     assert (before, summary["rejected"]) == (1, 1) and sda2.rework_items(ds, "q", "alice").empty
     assert summary["rework_by_class"].set_index("class").loc[truth[first], "rejections"] == 1

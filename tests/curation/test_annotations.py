@@ -48,7 +48,7 @@ def test_bad_input_is_refused_with_the_fix(ds):
     with pytest.raises(ValueError, match="Unknown class"):
         annotations.record_annotation(ds, sid, "alice", "eleven", 1.0)
     with pytest.raises(ValueError, match="labeler's name"):
-        annotations.record_annotation(ds, sid, "anonymous", "3", 1.0)
+        annotations.record_annotation(ds, sid, " ", "3", 1.0)
     with pytest.raises(ValueError, match="No sample"):
         annotations.record_annotation(ds, "0" * 24, "alice", "3", 1.0)
     with pytest.raises(ValueError, match="seconds"):

@@ -125,6 +125,6 @@ def test_a_skipped_honeypot_is_not_offered_again_and_does_not_count(ds):
     while sid not in gold_ids:
         lq.submit(ds, "q", "dan", sid, truth[sid], 1.0)
         sid = lq.next_item(ds, "q", "dan")
-    lq.skip(ds, "q", "dan", sid)
+    lq.skip_item(ds, "q", "dan", sid)
     assert lq.next_item(ds, "q", "dan") != sid
     assert sda2.gold_accuracy(ds).empty

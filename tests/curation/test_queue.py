@@ -44,7 +44,7 @@ def test_single_labeler_queue_writes_each_answer_through_the_edit_path(ds):
     assert entry["meta"] == {"queue": "batch-1", "answers": 1, "seconds": 2.0}
     edits.undo(ds, entry["batch_id"], "alice")  # undoable like every edit
     assert _truth(ds, ids[:1]) == {ids[0]: truth[ids[0]]}
-    assert lq.progress(ds, "batch-1")["done"] == 4 and lq.progress(ds, "batch-1")["share_done"] == 1.0
+    assert lq.queue_progress(ds, "batch-1")["done"] == 4 and lq.queue_progress(ds, "batch-1")["share_done"] == 1.0
     assert lq.next_item(ds, "batch-1", "bob") is None  # single-answer items leave the pool once answered
 
 
@@ -74,7 +74,7 @@ def test_blind_double_labeling_agree_writes_disagree_waits_for_adjudication(ds):
             result = lq.submit(ds, "double", labeler, sid, label, seconds=1.0)
             answers.setdefault(sid, []).append((labeler, result.status))
     assert all(len(answers[s]) == 2 for s in double) and all(len(answers[s]) == 1 for s in set(ids) - double)
-    counts = lq.progress(ds, "double")
+    counts = lq.queue_progress(ds, "double")
     assert (counts["done"], counts["disputed"], counts["open"]) == (9, 1, 0)
     assert counts["answers"] == counts["answers_needed"] == 15
     (row,) = lq.disagreements(ds, "double").itertuples()
@@ -90,7 +90,7 @@ def test_blind_double_labeling_agree_writes_disagree_waits_for_adjudication(ds):
     frame = annotations.annotations_frame(ds, queue="double").set_index(["sample_id", "annotator"])
     assert frame.loc[(row.sample_id, "alice"), "changed_by_review"]
     assert not frame.loc[(row.sample_id, "bob"), "changed_by_review"]
-    assert lq.progress(ds, "double")["disputed"] == 0
+    assert lq.queue_progress(ds, "double")["disputed"] == 0
 
 
 def test_back_changes_an_answer_and_the_item_is_resolved_again(ds):
@@ -100,9 +100,9 @@ def test_back_changes_an_answer_and_the_item_is_resolved_again(ds):
     for sid in ids:
         assert lq.next_item(ds, "q", "alice") == sid
         lq.submit(ds, "q", "alice", sid, truth[sid], seconds=1.0)
-    assert lq.back(ds, "q", "alice") == ids[2]
-    assert lq.back(ds, "q", "alice", before=ids[2]) == ids[1]
-    assert lq.back(ds, "q", "alice", before=ids[0]) is None
+    assert lq.previous_item(ds, "q", "alice") == ids[2]
+    assert lq.previous_item(ds, "q", "alice", before=ids[2]) == ids[1]
+    assert lq.previous_item(ds, "q", "alice", before=ids[0]) is None
     assert lq.item(ds, "q", ids[1], "alice")["your_answer"] == truth[ids[1]]
     result = lq.submit(ds, "q", "alice", ids[1], _other(truth[ids[1]]), seconds=3.0)
     assert result.status == "done" and _truth(ds, [ids[1]])[ids[1]] == _other(truth[ids[1]])
@@ -126,7 +126,7 @@ def test_skip_list_delete_and_labeler_counts(ds):
     truth = _truth(ds, ids)
     lq.create_queue(ds, "q", ds.select(ids), labels_per_sample=2, overlap=1.0)
     first = lq.next_item(ds, "q", "alice")
-    lq.skip(ds, "q", "alice", first)
+    lq.skip_item(ds, "q", "alice", first)
     assert lq.next_item(ds, "q", "alice") != first
     assert lq.next_item(ds, "q", "bob") == first  # skipped items stay for others
     lq.submit(ds, "q", "bob", first, truth[first], seconds=4.0)
@@ -154,10 +154,10 @@ def test_bad_input_names_the_problem(ds):
     with pytest.raises(KeyError, match="no labeling queue 'nope'"):
         lq.next_item(ds, "nope", "alice")
     with pytest.raises(ValueError, match="name"):
-        lq.next_item(ds, "q", "anonymous")
+        lq.next_item(ds, "q", "  ")
     with pytest.raises(ValueError, match="Unknown class"):
         lq.submit(ds, "q", "alice", ids[0], "eleven", seconds=1.0)
-    assert lq.progress(ds, "q")["answers"] == 0
+    assert lq.queue_progress(ds, "q")["answers"] == 0
 
 
 def test_two_labelers_at_once_never_get_the_same_single_item(ds):
@@ -176,7 +176,7 @@ def test_two_labelers_at_once_never_get_the_same_single_item(ds):
     for t in threads:
         t.join()
     assert sorted(got["alice"] + got["bob"]) == sorted(ids)
-    assert lq.progress(ds, "race")["done"] == 20
+    assert lq.queue_progress(ds, "race")["done"] == 20
 
 
 def test_a_name_in_another_case_is_the_same_labeler(ds):

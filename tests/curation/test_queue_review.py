@@ -37,7 +37,7 @@ def test_agreeing_labelers_who_change_a_six_wait_for_the_curator(ds):
             lq.submit(ds, "pair", labeler, sid, answers.get(sid, old[sid]), seconds=1.0)
     assert _label(ds, ids[0]) == old[ids[0]]  # not replaced quietly
     assert _label(ds, ids[5]) == "4"  # a sample without a label gets the answer at once
-    counts = lq.progress(ds, "pair")
+    counts = lq.queue_progress(ds, "pair")
     assert (counts["changed"], counts["done"], counts["disputed"]) == (1, 5, 0)
     (row,) = lq.disagreements(ds, "pair").itertuples()
     assert (row.sample_id, row.status, row.current_label, row.proposed) == (ids[0], "changed", old[ids[0]],
@@ -50,7 +50,7 @@ def test_agreeing_labelers_who_change_a_six_wait_for_the_curator(ds):
     assert _label(ds, ids[0]) == answers[ids[0]]
     (entry,) = audit.find(ds, sample_id=ids[0])
     assert entry["annotator"] == "carol" and entry["old"] == old[ids[0]]
-    assert lq.progress(ds, "pair")["changed"] == 0
+    assert lq.queue_progress(ds, "pair")["changed"] == 0
 
 
 def test_the_curator_may_keep_the_old_label_and_plain_queues_write_as_before(ds):
@@ -59,7 +59,7 @@ def test_the_curator_may_keep_the_old_label_and_plain_queues_write_as_before(ds)
     lq.create_queue(ds, "checked", ids[:1], review_changes=True)
     assert lq.submit(ds, "checked", "alice", lq.next_item(ds, "checked", "alice"), _other(old), 1.0).status == "changed"
     lq.adjudicate(ds, "checked", ids[0], old, "carol")
-    assert _label(ds, ids[0]) == old and lq.progress(ds, "checked")["done"] == 1
+    assert _label(ds, ids[0]) == old and lq.queue_progress(ds, "checked")["done"] == 1
     lq.create_queue(ds, "plain", ids[1:2])  # without review_changes: written at once, as before
     old1 = _label(ds, ids[1])
     assert lq.submit(ds, "plain", "alice", ids[1], _other(old1), 1.0).status == "done"

@@ -36,7 +36,7 @@ def test_only_accepted_answers_become_labels_and_a_rejection_returns_with_its_re
     lq.create_queue(ds, "q", ids, review="all")
     _label_all(ds, "q", "alice", lambda s: _other(truth[s]))  # every answer differs from the current label
     assert _truth(ds) == truth and audit.audit_log(ds).empty  # nothing written before review
-    assert lq.progress(ds, "q")["review"] == 6
+    assert lq.queue_progress(ds, "q")["review"] == 6
     assert rs.next_review(ds, "q", "alice") is None  # a labeler never reviews her own answer
     with pytest.raises(ValueError, match="cannot review it"):
         sda2.review_answer(ds, "q", ids[0], "alice", "accept")
@@ -78,7 +78,7 @@ def test_a_sampled_review_share_delivers_the_rest_and_estimates_accuracy(ds):
     definition = lq.create_queue(ds, "q", ids, review=0.25, seed=1)
     assert definition["review"] == 0.25
     _label_all(ds, "q", "alice", lambda s: truth[s])
-    counts = lq.progress(ds, "q")
+    counts = lq.queue_progress(ds, "q")
     assert (counts["done"], counts["review"]) == (15, 5)
     waiting = list(rs.review_items(ds, "q", "rita")["sample_id"])
     sda2.review_answer(ds, "q", waiting[0], "rita", "reject", reason="ambiguous image")

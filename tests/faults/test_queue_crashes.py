@@ -34,7 +34,7 @@ from sda2.curation import queue as lq
 ds = store.open_dataset({name!r})
 touch = {touch!r}
 if touch == "progress":
-    lq.progress(ds, "q")
+    lq.queue_progress(ds, "q")
 elif touch == "next_item":
     lq.next_item(ds, "q", "bob")
 else:
@@ -110,7 +110,7 @@ def test_an_item_stuck_by_an_old_version_is_found_and_resolved(ds):
                                                     {"$set": {"answered_by": ["alice"], "resolving": True}})
     assert lq.stuck(ds, "q", legacy=True) == [sample_id]
     assert [s.status for s in lq.settle(ds, "q")] == []  # the quick check (every touch) does not scan for them
-    assert lq.progress(ds, "q")["open"] == 6
+    assert lq.queue_progress(ds, "q")["open"] == 6
     outcome = lq.settle(ds, "q", legacy=True)
     assert [(o.status, o.label) for o in outcome] == [("done", answer)]
     assert lq.stuck(ds, "q", legacy=True) == [] and ds[sample_id].ground_truth.label == answer

@@ -36,7 +36,7 @@ def _recover(ds, sample_id: str, doctor: bool) -> dict:
     if doctor:
         lq.settle(ds, "q", legacy=True)
     else:
-        lq.progress(ds, "q")
+        lq.queue_progress(ds, "q")
     items = lq.items_frame(ds, "q").set_index("sample_id")
     log = audit.audit_log(ds, sample_id=sample_id)
     ds.reload()
