@@ -44,7 +44,7 @@ PAGES = {
 
 if roles.team_mode():  # SDA2_TEAM=1: sign-in, pages by role, admins manage accounts
     PAGES["Team"] = [st.Page("app_pages/accounts.py", title="Accounts", icon=":material/manage_accounts:")]
-navigation = st.navigation(PAGES, position=roles.menu_position())
+navigation = st.navigation(PAGES, position=roles.menu_position(), expanded=True)  # every page listed, no "View more"
 account = roles.sign_in()  # team mode: the signed-in account (the sign-in form stops the run until then); else None
 roles.menu(PAGES, account)  # team mode: the pages the role may open, who is signed in, "Sign out"
 try:

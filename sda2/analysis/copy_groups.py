@@ -37,7 +37,7 @@ def star_groups(n: int, rows, cols, similarity, identical=None, priority=None) -
 
     Returns columns duplicate_group (-1: none), representative (row; -1: none), is_duplicate,
     duplicate_similarity (to the representative; the representative carries its group's highest) and
-    is_identical (same content as the representative).
+    is_identical (same content as a member that comes before it: the representative, or the first of its content).
     """
     rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
     similarity = np.asarray(similarity, dtype=np.float64)
@@ -88,7 +88,14 @@ def star_groups(n: int, rows, cols, similarity, identical=None, priority=None) -
     heads = np.unique(rep[used])
     group[used] = np.searchsorted(heads, rep[used])
     index = np.arange(n)
+    # an exact copy: another member of its group has the same content and comes first (the representative,
+    # else the highest-priority, then first, row of that content), so two copies joined to a third look-alike
+    # are still told apart as exact
+    order_rows = index[used][np.lexsort((index[used], -rank[used], rep[used] != index[used], node[used], group[used]))]
+    first = pd.DataFrame({"g": group[order_rows], "node": node[order_rows]}).duplicated(keep="first").to_numpy()
+    identical_rows = np.zeros(n, dtype=bool)
+    identical_rows[order_rows] = first
     return pd.DataFrame({"duplicate_group": group, "representative": rep,
                          "is_duplicate": used & (rep != index),
                          "duplicate_similarity": sim,
-                         "is_identical": used & (rep != index) & (node == node[np.maximum(rep, 0)])})
+                         "is_identical": identical_rows})

@@ -2,7 +2,7 @@
 
 Fields written on every sample: ``duplicate_group`` (int, -1 none), ``is_duplicate`` (True for every group
 member but the kept representative), ``duplicate_similarity`` (cosine similarity to the representative),
-``is_exact_duplicate`` (same file bytes as a kept sample), ``crosses_split`` (the group spans splits:
+``is_exact_duplicate`` (same file bytes as a group member that comes before it), ``crosses_split`` (the group spans splits:
 train/test leakage), ``outlier_distance`` (mean cosine distance to the k nearest neighbours: the analysis
 layer's ``outlier_score``, renamed so as not to clash with the outlier check's 0-1 ``outlier_score`` of
 ``sda2.issues.outlier``) and ``is_outlier``.

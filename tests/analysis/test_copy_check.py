@@ -99,7 +99,7 @@ def test_star_groups_keep_identical_copies_together_and_respect_priority():
     frame = star_groups(5, [2], [3], [0.9], identical=identical, priority=[0, 0, 0, 5, 0])
     assert frame["duplicate_group"].tolist() == [0, -1, 0, 0, -1]
     assert frame["representative"].tolist() == [3, -1, 3, 3, -1]
-    assert frame["is_identical"].tolist() == [False] * 5
+    assert frame["is_identical"].tolist() == [False, False, True, False, False]  # 2 has the bytes of 0, which comes first
     assert frame["duplicate_similarity"][[0, 2]].tolist() == [0.9, 0.9]
 
 
@@ -147,3 +147,12 @@ def test_detect_duplicates_finds_crops_and_rotations(mnist, tmp_path, dataset_na
     assert sizes.max() <= 3
     stored = store.open_dataset(dataset_name)
     assert runs.run_record(stored, "sda2_duplicates")["summary"]["verified"] is True
+
+
+def test_two_identical_files_joined_to_a_third_look_alike_are_still_exact():
+    from sda2.analysis.copy_groups import star_groups
+
+    # rows 1 and 2 hold the same bytes (identical class 1); both are verified near row 0, which ranks first
+    out = star_groups(3, [0, 0], [1, 2], [0.95, 0.95], identical=[0, 1, 1], priority=[2.0, 1.0, 0.0])
+    assert out["duplicate_group"].tolist() == [0, 0, 0] and out["representative"].tolist() == [0, 0, 0]
+    assert out["is_identical"].tolist() == [False, False, True]

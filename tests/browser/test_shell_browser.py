@@ -15,8 +15,11 @@ APP = Path(__file__).resolve().parents[2] / "app.py"
 
 
 def page_titles() -> list[str]:
-    """The titles of the pages app.py registers (read from its source, so a new page is checked too)."""
-    titles = re.findall(r'st\.Page\([^)]*title="([^"]+)"', APP.read_text())
+    """The titles of the pages app.py registers for a single user (read from its PAGES table, so a new page is
+    checked too; team-mode pages such as Accounts are added after it)."""
+    source = APP.read_text()
+    table = source[source.index("PAGES = {"):source.index("\n}\n", source.index("PAGES = {"))]
+    titles = re.findall(r'st\.Page\([^)]*title="([^"]+)"', table)
     assert len(titles) >= 10, f"found only {titles} in {APP}"
     return titles
 
