@@ -87,5 +87,5 @@ with right:
                                "lists it.")
             except ValueError as error:
                 st.error(md(error))
-        bulk_widgets.action_bar(context, ids, key="map_bulk", what="selected on the map")
+        bulk_widgets.action_bar(context, ids, key="map_bulk", what="map-selected")
         map_figures.selection_grid(frame[frame["id"].isin(ids)])

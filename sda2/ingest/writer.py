@@ -15,6 +15,7 @@ as FiftyOne does) and become each sample's ``metadata`` (``ImageMetadata``).
 from __future__ import annotations
 
 import math
+import mimetypes
 import os
 import random
 import struct
@@ -27,7 +28,6 @@ from datetime import datetime, timezone
 from bson import ObjectId
 from tqdm.auto import tqdm
 
-import eta.core.utils as etau
 import fiftyone as fo
 import fiftyone.core.metadata as fom
 import fiftyone.core.utils as fou
@@ -125,7 +125,8 @@ def image_info(path: str, decode: bool = True) -> ImageInfo | str:
                 if info is None:
                     f.seek(0)
                     width, height, channels = fom.get_image_info(f)
-                    info = ImageInfo(width, height, channels, size, etau.guess_mime_type(path))
+                    mime = mimetypes.guess_type(path)[0] or "application/octet-stream"
+                    info = ImageInfo(width, height, channels, size, mime)
     except FileNotFoundError:
         return "file not found; fix the path or add the file"
     except IsADirectoryError:

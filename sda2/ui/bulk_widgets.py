@@ -79,7 +79,7 @@ def action_bar(context, ids, key: str, what: str = "selected") -> None:
         if not ids:
             st.caption("Select samples to act on them.")
             return
-        action_col, value_col, preview_col = st.columns([2, 3, 1.3], vertical_alignment="bottom")
+        action_col, value_col = st.columns([2, 3], vertical_alignment="bottom")
         label = action_col.selectbox("Action", list(ACTIONS), key=f"{key}_action")
         action = ACTIONS[label]
         with value_col:
@@ -89,8 +89,8 @@ def action_bar(context, ids, key: str, what: str = "selected") -> None:
         if stored is not None and stored[0] != signature:  # the selection or the action changed
             st.session_state.pop(f"{key}_preview", None)
             stored = None
-        if preview_col.button("Preview", key=f"{key}_preview_button", width="stretch",
-                              help="Read the stored values and show exactly what would change; nothing is written."):
+        if st.button("Preview", key=f"{key}_preview_button", width="stretch",  # own row: a narrow column cut it
+                      help="Read the stored values and show exactly what would change; nothing is written."):
             preview = _run(bulk.preview_bulk, context.dataset(), ids, action, value, context.label_field)
             stored = (signature, preview) if preview is not None else None
             if stored:

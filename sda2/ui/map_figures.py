@@ -115,8 +115,8 @@ def map_figure(frame: pd.DataFrame, color_by: str = GROUND_TRUTH, height: int = 
     else:
         raise ValueError(f"Cannot colour the map by {color_by!r}. Fix: use one of {', '.join(color_options(frame))}.")
     fig.update_layout(height=height, template="plotly_white", dragmode="select", uirevision="map",
-                      margin={"l": 0, "r": 0, "t": 40, "b": 0},
-                      legend={"itemsizing": "constant", "orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
+                      margin={"l": 0, "r": 0, "t": 30, "b": 70},  # the legend sits below: the toolbar keeps the top
+                      legend={"itemsizing": "constant", "orientation": "h", "x": 0, "y": -0.02, "yanchor": "top"},
                       xaxis={"visible": False}, yaxis={"visible": False, "scaleanchor": "x"})
     return escape_figure(fig)
 

@@ -108,3 +108,10 @@ def open_app_as(browser, url: str, dataset: str, samples: int, annotator: str, p
     if url_path is None:
         sidebar.get_by_role("link", name=page_title, exact=True).click()
     return context, page
+
+
+def wait_idle(page) -> None:
+    """Wait until the app's rerun is over (no running indicator, no stale elements left from the last run)."""
+    page.wait_for_timeout(200)
+    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]') && "
+                           "!document.querySelector('[data-stale=true]')")

@@ -9,7 +9,7 @@ import pytest
 import sda2
 from sda2 import store
 from sda2.curation import edits
-from tests.browser.conftest import open_app_as
+from tests.browser.conftest import open_app_as, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -43,16 +43,10 @@ def bulk_ds(digits):
     store.delete_dataset(NAME)
 
 
-def _idle(page) -> None:
-    """Wait until the app's rerun is over (no running indicator, no stale elements left from the last run)."""
-    page.wait_for_timeout(200)
-    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]') && "
-                           "!document.querySelector('[data-stale=true]')")
-
 
 def _click(page, key: str) -> None:
     """Click the button of widget ``key`` once the app is idle."""
-    _idle(page)
+    wait_idle(page)
     page.locator(f".st-key-{key} button").first.click()  # width="stretch" buttons render twice
 
 
@@ -70,11 +64,11 @@ def test_multi_select_relabel_preview_undo_and_find_similar(browser, app_url, bu
     page.get_by_text(f"tags: {TAG}").first.wait_for()  # the tag shows as typed, not as italics
     assert page.locator("em", has_text="check").count() == 0
     for sid in picked:
-        _idle(page)
+        wait_idle(page)
         page.locator(f".st-key-samples_check_{sid} label").click()
     page.get_by_text("3 selected").first.wait_for()
 
-    _idle(page)
+    wait_idle(page)
     page.locator(".st-key-samples_bulk_label").click()  # Relabel is the default action
     page.get_by_role("option", name=KOREAN, exact=True).click()
     _click(page, "samples_bulk_preview_button")

@@ -53,6 +53,11 @@ def test_box_select_and_save_as_tag(page, digits, artifacts):
         assert 0 < selected < len(digits)
         page.screenshot(path=str(artifacts / "map_selected.png"), full_page=True)
 
+        # a tag is an attributed, audited edit: the sidebar must name who makes it
+        name_box = page.get_by_test_id("stSidebar").get_by_label("Your name (for edits and labels)")
+        name_box.fill("mapper")
+        name_box.press("Enter")
+        page.wait_for_timeout(500)
         form = page.locator(".st-key-map_save_form, [data-testid='stForm']").first
         form.get_by_label("Name", exact=True).fill(TAG)
         page.locator(".st-key-map_save_submit button").click()

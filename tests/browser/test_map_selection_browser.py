@@ -12,7 +12,7 @@ import pytest
 import sda2
 from sda2 import store
 from sda2.compute import projection
-from tests.browser.conftest import open_app_as
+from tests.browser.conftest import open_app_as, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -36,12 +36,6 @@ def map_ds(digits):
     store.delete_dataset(NAME)
 
 
-def _idle(page) -> None:
-    """Wait until the app's rerun is over."""
-    page.wait_for_timeout(200)
-    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]') && "
-                           "!document.querySelector('[data-stale=true]')")
-
 
 def _tagged() -> int:
     return len(store.open_dataset(NAME).match_tags(TAG))
@@ -52,7 +46,7 @@ def test_lasso_select_then_bulk_tag_and_undo(browser, app_url, map_ds, artifacts
     page.get_by_role("heading", name="Embedding map").wait_for()
     plot = page.locator(".js-plotly-plot .nsewdrag").first
     plot.wait_for()
-    _idle(page)
+    wait_idle(page)
     page.screenshot(path=str(artifacts / "map_select_before.png"), full_page=True)
 
     page.locator(".js-plotly-plot .modebar-btn[data-title='Lasso Select']").first.click()
@@ -70,27 +64,27 @@ def test_lasso_select_then_bulk_tag_and_undo(browser, app_url, map_ds, artifacts
     heading.wait_for()
     selected = int(SELECTED.match(heading.inner_text().strip()).group(1).replace(",", ""))
     assert 0 < selected < N
-    _idle(page)
+    wait_idle(page)
     page.screenshot(path=str(artifacts / "map_select_lasso.png"), full_page=True)
 
     page.locator(".st-key-map_bulk_action").click()
     page.get_by_role("option", name="Add tag", exact=True).click()
-    _idle(page)
+    wait_idle(page)
     page.locator(".st-key-map_bulk_tag input").fill(TAG)
     page.locator(".st-key-map_bulk_tag input").press("Enter")
-    _idle(page)
+    wait_idle(page)
     page.locator(".st-key-map_bulk_preview_button button").first.click()
     page.get_by_text(f"Apply to {selected:,} sample(s)").first.wait_for()
     assert _tagged() == 0  # a preview writes nothing
     page.screenshot(path=str(artifacts / "map_select_preview.png"), full_page=True)
 
-    _idle(page)
+    wait_idle(page)
     page.locator(".st-key-map_bulk_apply button").first.click()
     page.locator(".st-key-map_bulk_undo button").first.wait_for()
     assert _tagged() == selected
     page.screenshot(path=str(artifacts / "map_select_tagged.png"), full_page=True)
 
-    _idle(page)
+    wait_idle(page)
     page.locator(".st-key-map_bulk_undo button").first.click()
     page.get_by_text(f"Undone: {selected:,} sample(s) restored.").first.wait_for()
     assert _tagged() == 0

@@ -27,9 +27,10 @@ def names(requirements) -> set[str]:
 
 def imported_modules(paths) -> set[str]:
     """Top-level modules imported anywhere in the Python files (and notebooks' code cells) under ``paths``."""
-    modules = set()
+    modules, local = set(), set()
     for path in paths:
         files = [path] if path.is_file() else [*path.rglob("*.py"), *path.rglob("*.ipynb")]
+        local |= {f.stem for f in files if f.suffix == ".py"}  # a benchmark may import a sibling benchmark
         for file in files:
             if file.suffix == ".ipynb":
                 cells = json.loads(file.read_text())["cells"]
@@ -41,7 +42,7 @@ def imported_modules(paths) -> set[str]:
                     modules |= {a.name.split(".")[0] for a in node.names}
                 elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                     modules.add(node.module.split(".")[0])
-    return modules - set(sys.stdlib_module_names) - {"sda2", "tests", "__future__"}
+    return modules - set(sys.stdlib_module_names) - {"sda2", "tests", "__future__"} - local
 
 
 def undeclared(modules: set[str], declared: set[str]) -> dict[str, list[str]]:
