@@ -31,6 +31,25 @@ pool_name = (controls[3].selectbox(f"Which {pool_kind}", choices[pool_kind], key
              if pool_kind != WHOLE else None)
 st.caption(f"**{strategy.replace('_', ' ')}**: {label_next.DESCRIPTIONS[strategy]}.")
 
+with st.expander("Which strategy saves labels on this dataset? Replay them on the labeled samples"):
+    st.caption("Each strategy picks from 80 % of the labeled samples at growing budgets; a classifier trained on its "
+               "picks is scored on the other 20 %. A strategy above the dashed random line reaches the same "
+               "accuracy with fewer labels.")
+    if st.button("Replay the strategies", key="sel_replay"):
+        with st.spinner("Replaying five strategies at five budgets, two seeds each…"):
+            try:
+                st.session_state["sel_replay_result"] = (name, label_next.strategy_savings(
+                    name, label_field=context.label_field))
+            except (KeyError, ValueError) as error:
+                st.error(md(error.args[0] if isinstance(error, KeyError) else error))
+    replay = st.session_state.get("sel_replay_result")
+    if replay is not None and replay[0] == name:
+        from sda2.analysis.data_efficiency import label_savings
+
+        st.plotly_chart(sf.accuracy_vs_budget(replay[1], title="Held-out accuracy vs labels spent"),
+                        key="sel_replay_chart")
+        st.dataframe(label_savings(replay[1]), hide_index=True, key="sel_replay_table")
+
 keys = embedding_keys(name)
 options = st.columns([2, 1, 3])
 key = options[0].selectbox("Embeddings", keys, key="sel_embeddings") if len(keys) > 1 else None

@@ -183,6 +183,7 @@ _API = {
     "pool_ids": "sda2.explore.label_next",
     "data_efficiency": "sda2.analysis.data_efficiency",
     "labels_needed": "sda2.analysis.data_efficiency",
+    "strategy_savings": "sda2.explore.label_next",
     "label_savings": "sda2.analysis.data_efficiency",
     "autolabel_preview": "sda2.curation.autolabel:preview",
     "apply_autolabels": "sda2.curation.autolabel:apply",

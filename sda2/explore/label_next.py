@@ -291,3 +291,27 @@ def compare_selection(dataset_or_name, ids, pool, *, label_field: str = "ground_
         space = f"embeddings {key}"
         values = _aligned(dataset, key, pool, "embeddings", f"run sda2.compute_embeddings({dataset.name!r}) again.")
     return SelectionComparison(classes, strategies.coverage(values, selected, radius, seed=seed), space, points)
+
+
+SAVINGS_STRATEGIES = ("random", "class_balanced", "diversity", "least_confidence", "hybrid")
+
+
+def strategy_savings(dataset_or_name, embeddings_key: str | None = None, label_field: str = "ground_truth",
+                     budgets=None, strategies_to_try=SAVINGS_STRATEGIES, seeds=(0, 1)) -> pd.DataFrame:
+    """Replay selection strategies on the labeled samples (held-out accuracy vs labels spent): which one saves
+    labels on this dataset; columns strategy, budget, seed, accuracy (see sda2.analysis.data_efficiency)."""
+    from sda2.analysis.data_efficiency import data_efficiency
+
+    dataset, _ = _dataset_and_view(dataset_or_name)
+    key = _embeddings_key(dataset, embeddings_key)
+    ids = dataset.exists(f"{label_field}.label").values("id") if label_field in dataset.get_field_schema() else []
+    if len(ids) < 50:
+        raise ValueError(f"Only {len(ids)} samples of {dataset.name!r} have a single label in {label_field!r}; a "
+                         "replay needs at least 50. Fix: label more samples first (Labeling page).")
+    X = _aligned(dataset, key, ids, "embeddings", f"run sda2.compute_embeddings({dataset.name!r}) again.")
+    y = _labels(dataset, label_field, ids)
+    pool = int(len(ids) * 0.8)
+    if budgets is None:  # from a few labels per class to half the pool
+        budgets = sorted({max(10, int(pool * share)) for share in (0.05, 0.1, 0.2, 0.35, 0.5)})
+    return data_efficiency(X.reshape(len(ids), -1), y.astype(str), budgets=budgets, strategies=strategies_to_try,
+                           seeds=seeds, initial=min(50, budgets[0]), progress=False)
