@@ -12,6 +12,12 @@ import streamlit as st
 from sda2.ui.safe_text import escape_figure, md, plot
 
 
+# measured by benchmarks/bench_collection_plan.py (CIFAR-10N, 300 photos per class, one class grown at a time)
+TRUST = ("use the plan to rank classes, not to size a batch. Checked on CIFAR-10N, adding 150–300 photos of one "
+         "class raised its accuracy by 6–15 points where its curve predicted 0–3 (the curves grow every class "
+         "together; adding one class also shifts the model toward it).")
+
+
 def curve_figure(curves, cls: str, target: float | None = None) -> go.Figure:
     """One class's measured points (mean ± std over seeds), the fitted power law and its 90 % band."""
     fit = curves.fits[cls]
@@ -80,6 +86,7 @@ def collection_section(name: str, versions: list[str]) -> None:
         curves = stored[1]
         plan = cp.collection_plan(name, target=target, curves=curves)
         st.dataframe(plan_table(plan), hide_index=True, key="plan_table")
+        st.warning(f"How far to trust it: {TRUST}")
         classes = list(plan["class"])
         cls = st.selectbox("Learning curve of", classes, format_func=md, key="plan_class")
         st.plotly_chart(curve_figure(curves, cls, target), key="plan_curve")

@@ -52,3 +52,18 @@ def test_make_release_diff_and_report(ds, tmp_path):
     at.text_input(key="release_version").input("v1")
     at.button(key="make_release_button").click().run()
     assert any("already has a release" in e.value for e in at.error)
+
+
+def test_collection_plan_section_measures_curves_and_says_how_far_to_trust_it(digits, dataset_name):
+    from tests.conftest import private_copy
+    from tests.explore.test_selection_dataset import pixel_features
+
+    ds = private_copy(digits, dataset_name, limit=300)
+    pixel_features(ds)
+    releases.create_release(ds, "v1", "alice")
+    at = open_page("app_pages/releases.py", dataset=ds.name, annotator="alice")
+    at.button(key="plan_measure").click().run(timeout=180)
+    assert not at.exception, at.exception
+    assert any(w.value.startswith("How far to trust it") for w in at.warning)
+    assert any(len(d.value) == 10 for d in at.dataframe)  # one row per class
+    assert len(at.get("plotly_chart")) >= 1
