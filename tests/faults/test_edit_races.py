@@ -81,7 +81,9 @@ def test_three_processes_racing_on_overlapping_samples(digits, dataset_name, art
                     lost += log[eid]["old"] != call["expected"][sid]
             written += len(mine)
             conflicts += len(call["conflicts"])
-    assert lost == 0 and written == report["applied"] and written > 0 and conflicts > 0
+    # conflicts are counted, not required: how often the three processes interleave depends on the machine's load
+    # (conflict detection itself is checked deterministically in tests/curation/test_edits.py)
+    assert lost == 0 and written == report["applied"] and written > 0
     (artifacts / "edit_races.json").write_text(json.dumps(
         {"processes": PROCESSES, "edits_attempted": attempted, "written": written, "conflicts_reported": conflicts,
          "lost_updates": lost, "audit_gaps": len(report["problems"])}, indent=1))
