@@ -81,7 +81,7 @@ def page(browser, app_url):
     """A fresh 1400x1000 browser page on the app."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
-    page.set_default_timeout(60_000)
+    page.set_default_timeout(120_000)  # a loaded 2-core CI machine can take a minute per rerun
     page.goto(app_url)
     page.get_by_text("Dataset", exact=True).first.wait_for()
     yield page
@@ -94,7 +94,7 @@ def open_app_as(browser, url: str, dataset: str, samples: int, annotator: str, p
     (opened by its ``url_path`` when given: the Overview's figures of the default dataset are never drawn)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
-    page.set_default_timeout(60_000)
+    page.set_default_timeout(120_000)  # a loaded 2-core CI machine can take a minute per rerun
     page.goto(f"{url}/{url_path}" if url_path else url)
     sidebar = page.get_by_test_id("stSidebar")
     sidebar.get_by_text("Dataset", exact=True).wait_for()

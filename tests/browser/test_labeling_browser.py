@@ -127,7 +127,7 @@ def test_a_labeler_draws_a_new_box_and_keeps_the_predicted_one(browser, labeling
         lq.create_queue(ds, "draw", [first], field="boxes")
         context = browser.new_context(viewport={"width": 1400, "height": 1100})
         page = context.new_page()
-        page.set_default_timeout(60_000)
+        page.set_default_timeout(120_000)  # a loaded 2-core CI machine can take a minute per rerun
         page.goto(labeling_url)
         sidebar = page.get_by_test_id("stSidebar")
         for label, value in (("Dataset", name), ("Label field", "boxes"), ("Prediction field", "predicted_boxes")):

@@ -81,7 +81,7 @@ def test_a_labeler_is_refused_quality_the_map_and_others_answers_a_curator_is_no
     (name, worst, given, suggested), url = team
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
-    page.set_default_timeout(60_000)
+    page.set_default_timeout(120_000)  # a loaded 2-core CI machine can take a minute per rerun
 
     page.goto(f"{url}/labeling")  # (the start page sending a labeler to Labeling: tests/app/test_team_mode.py)
     _sign_in(page, "lena", name)
