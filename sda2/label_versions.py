@@ -34,7 +34,7 @@ def _root(dataset_or_name):
 
 
 def _log(root):
-    return foo.get_db_conn()[AUDIT_PREFIX + str(root._doc.id)]
+    return foo.get_db_conn()[AUDIT_PREFIX + store.dataset_id(root)]
 
 
 def _query(root) -> dict:

@@ -283,7 +283,7 @@ _READY_COLLECTIONS: set[str] = set()
 def dataset_collection(dataset, prefix: str, indexes: tuple = ()):
     """The pymongo collection ``<prefix><root dataset id>`` of ``dataset``: ``indexes`` (``(keys, options)`` pairs)
     are created on first use in a process, when the collections of deleted datasets are also dropped."""
-    name = prefix + str(dataset._root_dataset._doc.id)
+    name = prefix + dataset_id(dataset)
     coll = foo.get_db_conn()[name]
     if name not in _READY_COLLECTIONS:
         if not any(n.startswith(prefix) for n in _READY_COLLECTIONS):

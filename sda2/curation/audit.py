@@ -49,7 +49,7 @@ _checked_at: dict[str, float] = {}
 
 def dataset_id(dataset) -> str:
     """The id of ``dataset``'s root dataset (what per-dataset collections are named after)."""
-    return str(dataset._root_dataset._doc.id)
+    return store.dataset_id(dataset)
 
 
 
