@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sda2.analysis.calibration import wilson_interval
+
 SIMULATED_ITEMS = 40_000
 
 
@@ -58,13 +60,6 @@ def _check_pool(accuracies, weights=None) -> tuple[np.ndarray, np.ndarray]:
             raise ValueError("weights must be non-negative with a positive sum (each labeler's share of answers). "
                              "Fix: pass answer counts per worker, or None for equal shares.")
     return acc.to_numpy(), share / share.sum()
-
-
-def _wilson(p: float, n: int, z: float = 1.96) -> tuple[float, float]:
-    """Wilson 95 % interval of a share ``p`` out of ``n``."""
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def distinct_draws(rng: np.random.Generator, shares: np.ndarray, n: int, m: int) -> np.ndarray:
@@ -172,7 +167,7 @@ def plan_estimates(accuracies, answers_per_item: int = 3, honeypot_rate: float =
         take = least_sure[:int(round(review_share * n))]
         delivered[take] = fixed[take]
         accuracy = float(delivered.mean())
-        low, high = _wilson(accuracy, n)
+        low, high = wilson_interval(accuracy * n, n)
         cost = int(answers_per_item) / (1 - honeypot_rate) + review_share * review_cost
         out.append(PlanEstimate(int(answers_per_item), float(honeypot_rate), float(review_share), accuracy,
                                 float(low), float(high), float(cost), int(len(acc))))
