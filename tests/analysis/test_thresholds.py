@@ -102,8 +102,7 @@ import os, time
 os.environ['FIFTYONE_DATABASE_NAME'] = {TEST_DB!r}
 import sda2
 ds = sda2.open_dataset({name!r})
-while time.time() < {start}:
-    pass
+time.sleep(max(0.0, {start} - time.time()))  # both start writing at the same instant
 for k in range(5):
     sda2.save_thresholds(ds, {{str(({offset} + k) % 10): 0.5 + {offset} / 100}}, annotator={who!r})
 """

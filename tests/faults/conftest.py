@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 import pytest
+from tests import forked
 from tests.conftest import TEST_DB
 
 
@@ -19,9 +20,9 @@ def run_python(code: str, crash_at: str | None = None, crash_after: int = 0, tim
     if crash_at:
         full_env["SDA2_CRASH_AT"] = crash_at
         full_env["SDA2_CRASH_AFTER"] = str(crash_after)
+    full_env["FIFTYONE_DATABASE_NAME"] = TEST_DB
     prelude = f"import os\nos.environ['FIFTYONE_DATABASE_NAME'] = {TEST_DB!r}\n"
-    return subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code)], env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
+    return forked.run([sys.executable, "-c", prelude + textwrap.dedent(code)], env=full_env, timeout=timeout)
 
 
 def run_killed(code: str, crash_at: str, crash_after: int = 0, **kwargs) -> subprocess.CompletedProcess:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import forked
 from tests.faults.mongod_cluster import ReplicaSet, free_port, kill9, server_pid, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,8 +94,8 @@ def _run_loop_and_kill(env: dict, name: str, edits: int, kill_after: int, kill) 
 
 
 def _verify(env: dict, name: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", textwrap.dedent(VERIFY.format(name=name))], env=env,
-                         capture_output=True, text=True, timeout=300, cwd=ROOT)
+    out = forked.run([sys.executable, "-c", textwrap.dedent(VERIFY.format(name=name))], env=env, timeout=300,
+                     cwd=ROOT)
     assert out.returncode == 0, out.stderr[-4000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -118,8 +119,7 @@ def _check_nothing_lost(acked: list[list], state: dict) -> None:
 
 def _sda2(env: dict, *args: str) -> subprocess.CompletedProcess:
     """Run the ``sda2`` command line in ``env``."""
-    return subprocess.run([str(ROOT / ".venv/bin/sda2"), *args], env=env, capture_output=True, text=True,
-                          timeout=300, cwd=ROOT)
+    return forked.run([str(ROOT / ".venv/bin/sda2"), *args], env=env, timeout=300, cwd=ROOT)
 
 
 @pytest.fixture
@@ -128,7 +128,7 @@ def own_db(tmp_path):
     home, port = tmp_path / "home", free_port()
     env = _env(home, SDA2_DB_PORT=str(port))
     yield env, f"mongodb://127.0.0.1:{port}"
-    subprocess.run([sys.executable, "-c", "from sda2 import database; database.stop()"], env=env, timeout=60)
+    forked.run([sys.executable, "-c", "from sda2 import database; database.stop()"], env=env, timeout=60)
 
 
 def test_mongod_killed_mid_edits_restarts_and_loses_no_acknowledged_edit(own_db):

@@ -19,6 +19,7 @@ from PIL import Image
 import fiftyone as fo
 from sda2 import arrays, config, store
 from sda2.ingest import import_folder, load_default
+from tests import forked
 from tests.conftest import TEST_DB
 
 SDA2 = str(Path(sys.executable).parent / "sda2")
@@ -27,7 +28,7 @@ SDA2 = str(Path(sys.executable).parent / "sda2")
 def sda2_cli(*argv: str) -> subprocess.CompletedProcess:
     """Run the installed ``sda2`` command on the test database."""
     env = {**os.environ, "FIFTYONE_DATABASE_NAME": TEST_DB}
-    return subprocess.run([SDA2, *argv], env=env, capture_output=True, text=True, timeout=300)
+    return forked.run([SDA2, *argv], env=env, timeout=300)
 
 
 def _pets(root: Path) -> list[Path]:

@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 import sda2
 from sda2 import accounts, cli
 from sda2.explore import labeler_quality
+from tests import forked
 from tests.conftest import TEST_DB
 
 PASSWORD = "correct horse battery"
@@ -124,8 +125,7 @@ def test_email_maps_single_sign_on_to_an_account(clean_accounts):
 
 def _cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
     env = {**os.environ, "FIFTYONE_DATABASE_NAME": TEST_DB}
-    return subprocess.run([sys.executable, "-m", "sda2.cli", "account", *args], input=stdin, capture_output=True,
-                          text=True, env=env, timeout=120)
+    return forked.run([sys.executable, "-m", "sda2.cli", "account", *args], input=stdin, env=env, timeout=120)
 
 
 def test_cli_adds_lists_and_disables_accounts_without_printing_the_password(clean_accounts, capsys):

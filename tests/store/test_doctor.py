@@ -15,6 +15,7 @@ import sys
 import textwrap
 
 from sda2 import config
+from tests import forked
 from tests.conftest import TEST_DB
 
 DB = TEST_DB + "_doctor"
@@ -29,7 +30,7 @@ def _run(code: str | None = None, cli: list[str] | None = None, crash_at: str | 
     if crash_at:
         env.update(SDA2_CRASH_AT=crash_at, SDA2_CRASH_AFTER=str(crash_after))
     argv = [sys.executable, "-m", "sda2.cli", *cli] if cli else [sys.executable, "-c", textwrap.dedent(code)]
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    proc = forked.run(argv, env=env, timeout=300)
     if crash_at:
         assert proc.returncode == -9, f"expected a SIGKILL at {crash_at}: rc {proc.returncode}\n{proc.stderr[-3000:]}"
     return proc
