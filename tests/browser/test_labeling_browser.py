@@ -65,6 +65,8 @@ def _label_all(browser, url: str, annotator: str, answer, artifacts) -> dict[str
             page.screenshot(path=str(artifacts / f"labeling_{annotator}.png"), full_page=True)
         before = set(media)
         key = answer(sample_id)
+        harness.wait_idle(page)  # as a person would: the page has finished drawing (the hidden next image too)
+        page.wait_for_function("() => [...document.images].every(i => i.complete)")
         page.keyboard.press(key)
         pressed[sample_id] = key
         page.wait_for_function("id => !document.body.innerText.includes('sample ' + id)", arg=sample_id)
