@@ -21,11 +21,11 @@ from pathlib import Path
 import pandas as pd
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
-from statsmodels.stats.proportion import proportion_confint
 
 from sda2 import store
 from sda2.explore import evaluation, labeler_quality
 from sda2.analysis import evaluation as metrics
+from sda2.analysis.calibration import wilson_interval
 from sda2.curation import audit, queue, releases
 from sda2.curation.kinds import Mark
 from sda2.report import figures
@@ -95,11 +95,6 @@ def _figure(report: Report, fig) -> str:
     report.figures.append(fig)
     return '<div class="figure">' + pio.to_html(fig, full_html=False, include_plotlyjs=False,
                                                  config={"displayModeBar": False, "responsive": True}) + "</div>"
-
-
-def _wilson(k: int, n: int) -> tuple[float, float]:
-    low, high = proportion_confint(k, n, alpha=0.05, method="wilson")
-    return float(low), float(high)
 
 
 def _counts(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
@@ -257,7 +252,7 @@ def _accuracy(report: Report, dataset, kept, log) -> str:
     confirmed = len(checked & edited)
     open_flags = len(flagged - reviewed - edited)
     if checked:
-        rate, (low, high) = confirmed / len(checked), _wilson(confirmed, len(checked))
+        rate, (low, high) = confirmed / len(checked), wilson_interval(confirmed, len(checked))
         how = (f"{len(checked):,} flagged samples were reviewed and {confirmed:,} of them ({rate:.1%}, 95% Wilson "
                f"interval {low:.1%}–{high:.1%}) were wrong")
     else:
