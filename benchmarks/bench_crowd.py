@@ -2,17 +2,16 @@
 
 150,000 answers (three per image, 747 Mechanical Turk workers), scored against ``clean_label``:
 
-- accuracy of the consensus, Pearson of each worker's estimated vs true accuracy (true = share of their answers
-  equal to clean_label, workers with >= 20 answers), wall time; for ours also the peak traced memory
-  (tracemalloc) on all 150,000 answers;
-- crowd-kit's majority vote, Dawid–Skene, one-coin and MACE (one restart) on all 50,000 items; GLAD (122 s on all
-  when measured before) on the model-prior subsample unless ``--full-glad``;
-- ours from the answers alone, with the model's out-of-fold probabilities as prior, with 5 % gold, with both.
-  The prior is computed on a subsample (the first ``--n`` = 10,000 images, CIFAR's order being random): cached
-  EfficientNet-Lite0 embeddings (from ``bench_real_noise.py``) when present, else a pixel-feature model on
-  JPEGs unpacked from the tar; PCA to 256 dimensions, 5-fold out-of-fold logistic regression trained on the
-  crowd's majority label (never the clean label). Figures with the prior are on that subsample, with every
-  other method beside them on the same items;
+- accuracy of the consensus; Pearson of each worker's estimated vs true accuracy (true = share of their answers
+  equal to clean_label): ``pearson`` over the workers with >= 20 answers (the goal's figure, 638 workers) and
+  ``pearson_all_workers`` over all 747; wall time; for ours also the peak traced memory (tracemalloc);
+- the model prior: 5-fold out-of-fold probabilities of PCA(256) + logistic regression on EfficientNet-Lite0
+  embeddings, trained on the crowd's majority label (never the clean label), for all 50,000 images (``--n``).
+  The embeddings come from ``bench_real_noise.py``'s cache (its dataset ``bench_cifar10n_<n>``); ``--embed``
+  computes them when absent (597 s for 50,000 here on 2 shared cores), else raw pixels stand in;
+- on all 50,000 items: ours from the answers alone, with 5 % gold, with the prior, with both; crowd-kit's
+  majority vote, Dawid–Skene, one-coin and MACE (one restart), GLAD too with ``--full-glad`` (122 s);
+- on the first ``--sub`` = 10,000 items: every method, GLAD included, and ours with the same prior rows;
 - honeypots replayed: 5 % of items as gold; each worker's gold accuracy vs true accuracy; for the workers
   below 0.7, how many gold answers it takes before the Wilson 95 % upper bound of their gold accuracy drops
   below 0.7 (and how many workers at or above 0.7 that rule would wrongly pause);
@@ -22,7 +21,8 @@
   predicted accuracy for 1, 2, 3 answers per item and for its cheapest plan reaching 99 % (with a simulated
   reviewer of 99 % accuracy), replayed on the other half with the real answers.
 
-    .venv/bin/python benchmarks/bench_crowd.py            # about 3 min on 2 shared cores
+    .venv/bin/python benchmarks/bench_crowd.py            # about 4 min on 2 shared cores (embeddings cached)
+    .venv/bin/python benchmarks/bench_crowd.py --embed    # computes the 50,000 embeddings first (+10 min)
     .venv/bin/python benchmarks/bench_crowd.py --full-glad  # GLAD on all 50,000 items too (+2 min)
 """
 
@@ -65,13 +65,21 @@ def long_answers(table: pd.DataFrame) -> pd.DataFrame:
                                     "batch": table["batch"]}) for j in (1, 2, 3)], ignore_index=True)
 
 
-def scores(result, clean: pd.Series, true_acc: pd.Series, items=None) -> dict:
-    """Accuracy vs clean (on ``items`` when given) and Pearson of estimated vs true worker accuracy."""
+def scores(result, clean: pd.Series, true_acc: pd.Series, items=None, true_all: pd.Series | None = None) -> dict:
+    """Accuracy vs clean (on ``items`` when given); Pearson of estimated vs true worker accuracy.
+
+    ``pearson``: workers with >= 20 answers (``true_acc``; the goal's figure); ``pearson_all_workers``: every worker
+    (``true_all``), where one with 3 answers has a true accuracy of 0, 1/3, 2/3 or 1.
+    """
     labels = result.labels if items is None else result.labels.reindex(items)
-    est = result.worker_accuracy.reindex(true_acc.index)
-    keep = est.notna()
-    return {"accuracy": round(float((labels == clean.reindex(labels.index)).mean()), 4),
-            "pearson": round(float(np.corrcoef(est[keep], true_acc[keep])[0, 1]), 3)}
+    out = {"accuracy": round(float((labels == clean.reindex(labels.index)).mean()), 4)}
+    for name, truth in (("pearson", true_acc), ("pearson_all_workers", true_all)):
+        if truth is None:
+            continue
+        est = result.worker_accuracy.reindex(truth.index)
+        keep = est.notna()
+        out[name] = round(float(np.corrcoef(est[keep], truth[keep])[0, 1]), 3)
+    return out
 
 
 def true_accuracy(answers: pd.DataFrame, clean: pd.Series, min_answers: int = 20) -> pd.Series:
@@ -89,12 +97,34 @@ def run(method: str, answers: pd.DataFrame, **kwargs) -> tuple[object, float]:
     return result, time.perf_counter() - start
 
 
-def features(table: pd.DataFrame, n: int) -> tuple[np.ndarray, str]:
-    """(features of the first ``n`` images, what they are): cached EfficientNet-Lite0 embeddings, else pixels."""
-    for path in glob.glob(str(ROOT / ".sda2" / "arrays" / "sda2_bench" / "*" / "embeddings_effnet_lite0.npy")):
+def cached_embeddings(n: int) -> tuple[np.ndarray, str] | None:
+    """(EfficientNet-Lite0 embeddings of the first ``n`` images, where from) from a bench cache, or None."""
+    for path in sorted(glob.glob(str(ROOT / ".sda2" / "arrays" / "sda2_bench" / "*" / "embeddings_effnet_lite0.npy"))):
         X = np.load(path, mmap_mode="r")
         if X.shape[0] == n:  # written by bench_real_noise.py in the table's order (its dataset of the first n)
             return np.asarray(X, dtype=np.float32), f"EfficientNet-Lite0 embeddings (cache {Path(path).parent.name})"
+    return None
+
+
+def embed(table: pd.DataFrame, n: int) -> tuple[np.ndarray, str]:
+    """EfficientNet-Lite0 embeddings of the first ``n`` images, computed into bench_real_noise.py's dataset."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_real_noise  # its dataset bench_cifar10n_<n> and the row order by file path
+
+    start = time.perf_counter()
+    X, _ = bench_real_noise.embeddings(table.head(n), n)
+    return X, (f"EfficientNet-Lite0 embeddings (dataset bench_cifar10n_{n}, computed or reused in "
+               f"{time.perf_counter() - start:.0f} s)")
+
+
+def features(table: pd.DataFrame, n: int, compute: bool = False) -> tuple[np.ndarray, str]:
+    """(features of the first ``n`` images, what they are): EfficientNet-Lite0 embeddings (cached, or computed
+    when ``compute``), else raw pixels from the tar."""
+    found = cached_embeddings(n)
+    if found is not None:
+        return found
+    if compute:
+        return embed(table, n)
     from PIL import Image
 
     wanted = {f"train/{p.split('/', 1)[1]}" if not p.startswith("train/") else p: i
@@ -106,7 +136,7 @@ def features(table: pd.DataFrame, n: int) -> tuple[np.ndarray, str]:
             if row is not None:
                 image = Image.open(io.BytesIO(tar.extractfile(member).read())).convert("RGB").resize((32, 32))
                 X[row] = np.asarray(image, dtype=np.float32).ravel() / 255.0
-    return X, "raw pixels (no embedding cache found)"
+    return X, "raw pixels (no embedding cache found; --embed computes EfficientNet-Lite0 embeddings)"
 
 
 def oof_prior(X: np.ndarray, y: np.ndarray, classes: list, folds: int = 5) -> np.ndarray:
@@ -256,7 +286,12 @@ def replay_plan(answers: pd.DataFrame, table: pd.DataFrame, clean: pd.Series, re
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=10_000, help="images in the model-prior subsample (first n)")
+    parser.add_argument("--n", type=int, default=50_000,
+                        help="images the model prior is computed for (the first n; 50,000 = all)")
+    parser.add_argument("--sub", type=int, default=10_000,
+                        help="items of the subsample where GLAD runs beside every other method (the first sub)")
+    parser.add_argument("--embed", action="store_true",
+                        help="compute the EfficientNet-Lite0 embeddings when none are cached (~10 min for 50,000)")
     parser.add_argument("--full-glad", action="store_true", help="run GLAD on all 50,000 items too (~2 min)")
     args = parser.parse_args()
     if not (DATA / "labels.csv.gz").exists():
@@ -268,8 +303,26 @@ def main() -> None:
     clean = table.set_index("index")["clean_label"]
     classes = sorted(clean.unique())
     true_acc = true_accuracy(answers, clean)
+    true_all = true_accuracy(answers, clean, min_answers=1)
     result: dict = {"answers": len(answers), "items": len(table), "workers": int(answers["worker"].nunique()),
-                    "workers_20plus": len(true_acc), "full": {}, "subsample": {}}
+                    "workers_20plus": len(true_acc),
+                    "pearson_goal_uses": "workers with >= 20 answers ('pearson'); 'pearson_all_workers' beside it",
+                    "full": {}, "subsample": {}}
+
+    # the model prior: out-of-fold probabilities for the first n images (all 50,000 by default)
+    n = min(args.n, len(table))
+    X, what = features(table, n, compute=args.embed)
+    start = time.perf_counter()
+    P = oof_prior(X, table["aggre_label"].head(n).to_numpy(object), classes)
+    prior = pd.DataFrame(P, index=table["index"].head(n).to_numpy(), columns=classes)
+    model_acc = float((np.asarray(classes)[P.argmax(1)] == table["clean_label"].head(n).to_numpy()).mean())
+    result["prior"] = {"n": n, "features": what, "oof_seconds": round(time.perf_counter() - start, 1),
+                       "model_accuracy_vs_clean": round(model_acc, 4),
+                       "trained_on": "aggre_label (majority of the three answers), 5-fold out-of-fold"}
+    print("prior:", result["prior"], flush=True)
+    if model_acc < 0.3:
+        raise SystemExit(f"The out-of-fold model is {model_acc:.1%} right: the cached embeddings are not in the "
+                         "table's order. Fix: delete the cache or rerun bench_real_noise.py.")
 
     # ours on all 150,000 answers: time, then peak memory
     ours, seconds = run("sda2", answers)
@@ -277,43 +330,56 @@ def main() -> None:
     run("sda2", answers)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    result["full"]["sda2"] = {**scores(ours, clean, true_acc), "seconds": round(seconds, 2),
+    result["full"]["sda2"] = {**scores(ours, clean, true_acc, true_all=true_all), "seconds": round(seconds, 2),
                               "peak_traced_mb": round(peak / 2 ** 20, 1), "iterations": ours.iterations}
     for method in CROWDKIT + (("glad",) if args.full_glad else ()):
         res, seconds = run(method, answers)
-        result["full"][method] = {**scores(res, clean, true_acc), "seconds": round(seconds, 2)}
+        result["full"][method] = {**scores(res, clean, true_acc, true_all=true_all), "seconds": round(seconds, 2)}
         print(f"  full {method}: {result['full'][method]}", flush=True)
 
-    # the model-prior subsample: every method on the same items
-    sub = table.head(args.n)
-    sub_answers = answers[answers["item"].isin(sub["index"])]
-    sub_true = true_accuracy(sub_answers, clean)
-    X, what = features(table, args.n)
-    start = time.perf_counter()
-    P = oof_prior(X, sub["aggre_label"].to_numpy(object), classes)
-    prior = pd.DataFrame(P, index=sub["index"].to_numpy(), columns=classes)
-    model_acc = float((np.asarray(classes)[P.argmax(1)] == sub["clean_label"].to_numpy()).mean())
-    result["subsample"]["prior"] = {"n": args.n, "features": what, "oof_seconds": round(time.perf_counter() - start, 1),
-                                    "model_accuracy_vs_clean": round(model_acc, 4),
-                                    "trained_on": "aggre_label (majority of the three answers)"}
-    if model_acc < 0.3:
-        raise SystemExit(f"The out-of-fold model is {model_acc:.1%} right: the cached embeddings are not in the "
-                         "table's order. Fix: delete the cache or rerun bench_real_noise.py.")
-    gold_items = pd.Index(sub["index"].to_numpy()[np.random.default_rng(0).random(len(sub)) < 0.05])
-    gold = clean.reindex(gold_items)
-    not_gold = pd.Index(sub["index"]).difference(gold_items)
-    runs = {m: {"method": m} for m in CROWDKIT + ("glad",)}
-    runs.update({"sda2": {"method": "sda2"}, "sda2+prior": {"method": "sda2", "probabilities": prior},
-                 "sda2+gold5%": {"method": "sda2", "gold": gold},
-                 "sda2+prior+gold5%": {"method": "sda2", "probabilities": prior, "gold": gold}})
-    for name, kwargs in runs.items():
-        res, seconds = run(kwargs.pop("method"), sub_answers, **kwargs)
-        row = {**scores(res, clean, sub_true), "accuracy_non_gold": scores(res, clean, sub_true, not_gold)["accuracy"],
-               "seconds": round(seconds, 2)}
+    def variants(items: pd.Index, with_prior: bool) -> dict:
+        """Our runs with 5 % gold, and with the prior (alone and with gold) where it covers ``items``."""
+        gold_items = pd.Index(items.to_numpy()[np.random.default_rng(0).random(len(items)) < 0.05])
+        gold = clean.reindex(gold_items)
+        out = {"sda2+gold5%": ({"gold": gold}, items.difference(gold_items))}
+        if with_prior:
+            part = prior.reindex(items)
+            out.update({"sda2+prior": ({"probabilities": part}, items.difference(gold_items)),
+                        "sda2+prior+gold5%": ({"probabilities": part, "gold": gold}, items.difference(gold_items))})
+        return out
+
+    def score_row(res, seconds: float, truth_20: pd.Series, truth_all: pd.Series, not_gold: pd.Index) -> dict:
+        """The scores of one run, its time, and its prior weight when it had a prior."""
+        row = {**scores(res, clean, truth_20, true_all=truth_all),
+               "accuracy_non_gold": scores(res, clean, truth_20, not_gold)["accuracy"], "seconds": round(seconds, 2)}
         if res.info.get("prior_weight") is not None:
             row["prior_weight"] = round(res.info["prior_weight"], 3)
-        result["subsample"][name] = row
-        print(f"  subsample {name}: {row}", flush=True)
+        return row
+
+    everything = pd.Index(table["index"].to_numpy())
+    for name, (kwargs, not_gold) in variants(everything, n == len(table)).items():
+        res, seconds = run("sda2", answers, **kwargs)
+        result["full"][name] = score_row(res, seconds, true_acc, true_all, not_gold)
+        print(f"  full {name}: {result['full'][name]}", flush=True)
+    if n == len(table):  # the prior's cost on all 150,000 answers (it runs the EM twice to fit the prior weight)
+        tracemalloc.start()
+        run("sda2", answers, probabilities=prior)
+        result["full"]["sda2+prior"]["peak_traced_mb"] = round(tracemalloc.get_traced_memory()[1] / 2 ** 20, 1)
+        tracemalloc.stop()
+
+    # the subsample: every method, GLAD included, on the same items
+    sub = pd.Index(table["index"].head(args.sub).to_numpy())
+    sub_answers = answers[answers["item"].isin(sub)]
+    sub_true = true_accuracy(sub_answers, clean)
+    sub_all = true_accuracy(sub_answers, clean, min_answers=1)
+    result["subsample"]["items"] = len(sub)
+    runs = {m: ({"method": m}, sub) for m in CROWDKIT + ("glad", "sda2")}
+    runs.update({k: ({"method": "sda2", **kw}, ng) for k, (kw, ng) in variants(sub, len(sub) <= n).items()})
+    for name, (kwargs, not_gold) in runs.items():
+        kwargs = dict(kwargs)
+        res, seconds = run(kwargs.pop("method"), sub_answers, **kwargs)
+        result["subsample"][name] = score_row(res, seconds, sub_true, sub_all, not_gold)
+        print(f"  subsample {name}: {result['subsample'][name]}", flush=True)
 
     all_gold = pd.Index(table["index"].to_numpy()[np.random.default_rng(1).random(len(table)) < 0.05])
     result["honeypots_5pct"] = honeypots(answers, clean, true_acc, all_gold)
@@ -325,14 +391,13 @@ def main() -> None:
 
     print(f"\nCIFAR-10N: {len(answers):,} answers, {len(table):,} items, {result['workers']} workers "
           f"({len(true_acc)} with >= 20 answers)")
-    print(f"{'method':<22}{'items':>8}{'accuracy':>10}{'pearson':>9}{'seconds':>9}")
-    for scope, rows in (("all", result["full"]), (f"first {args.n}", result["subsample"])):
+    print(f"{'method':<22}{'items':>8}{'accuracy':>10}{'pearson':>9}{'all wkrs':>9}{'seconds':>9}")
+    for scope, rows in (("all", result["full"]), (f"first {args.sub}", result["subsample"])):
         for name, row in rows.items():
-            if "accuracy" in row:
-                print(f"{name:<22}{scope:>8}{row['accuracy']:>10.2%}{row['pearson']:>9.3f}{row['seconds']:>9.2f}")
-    print(f"ours on 150,000 answers: {result['full']['sda2']['seconds']} s, peak traced memory "
-          f"{result['full']['sda2']['peak_traced_mb']} MB")
-    print("prior:", result["subsample"]["prior"])
+            if isinstance(row, dict) and "accuracy" in row:
+                print(f"{name:<22}{scope:>8}{row['accuracy']:>10.2%}{row['pearson']:>9.3f}"
+                      f"{row['pearson_all_workers']:>9.3f}{row['seconds']:>9.2f}")
+    print("prior:", result["prior"])
     print("honeypots (5 % gold):", {k: v for k, v in result["honeypots_5pct"].items()})
     t = result["throughput"]
     print(f"throughput: median {t['median_labels_per_hour']:.0f} labels/hour per worker; Spearman speed vs "
