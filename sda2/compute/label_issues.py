@@ -14,6 +14,7 @@ treat as absent and recovery clears (with its half-written fields).
 
 from __future__ import annotations
 
+import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -23,6 +24,7 @@ import pandas as pd
 from bson import ObjectId
 from pymongo import UpdateOne
 from scipy.special import softmax
+from tqdm.auto import tqdm
 
 import fiftyone as fo
 
@@ -70,7 +72,7 @@ def _field_probabilities(dataset, pred_field: str, kind: str, classes: list[str]
 
 
 def _classification_frame(dataset, gt_field: str, pred_field: str, kind: str,
-                          options: dict) -> tuple[pd.DataFrame, list[str]]:
+                          options: dict, report=None) -> tuple[pd.DataFrame, list[str]]:
     path = f"{gt_field}.label" if kind == "classification" else f"{gt_field}.classifications.label"
     ids, labels = dataset.values(["id", path])
     stored = _stored_probabilities(dataset, pred_field, ids)
@@ -92,6 +94,8 @@ def _classification_frame(dataset, gt_field: str, pred_field: str, kind: str,
             raise ValueError(f"Labels {unknown[:5]} of {dataset.name!r} are not among the predicted classes "
                              f"{classes[:20]}: the predictions are older than the labels. Fix: run "
                              "sda2.compute_predictions(dataset) again.")
+    if report is not None:
+        report(0.2, None, f"scoring {len(rows):,} labeled, predicted samples")
     frame = find_label_issues(given if kind == "classification" else [list(g) for g in given], probs[rows],
                               classes, **options)
     if kind == "multilabel":
@@ -117,33 +121,60 @@ def _detection_frame(dataset, gt_field: str, pred_field: str, options: dict) -> 
     return frame, ids
 
 
+class _Stages:
+    """Progress of detection: reading 0-20 %, scoring 20-50 %, writing 50-100 % (per batch, with an ETA)."""
+
+    def __init__(self, progress, n: int):
+        self.callback = progress if callable(progress) else None
+        self.bar = tqdm(total=100, desc="Label issues", unit="%", disable=progress is not True)
+        self.n, self.done = n, 0
+
+    def __call__(self, fraction: float, eta_s: float | None, text: str) -> None:
+        step = round(fraction * 100) - self.done
+        if step > 0:
+            self.bar.update(step)
+            self.done += step
+        self.bar.set_postfix_str(text, refresh=False)
+        if self.callback:
+            self.callback(fraction, eta_s, text)
+
+
 def detect_label_issues(dataset_or_name, gt_field: str = "ground_truth", pred_field: str = "predictions",
-                        write: bool = True, **options) -> pd.DataFrame:
-    """Find suspected label errors in a dataset and write label_quality / is_label_issue / suggested_label."""
+                        write: bool = True, progress=True, **options) -> pd.DataFrame:
+    """Find suspected label errors in a dataset and write label_quality / is_label_issue / suggested_label.
+
+    ``progress``: True for a tqdm bar, False for none, or a callable ``progress(fraction, eta_s, text)`` told
+    each stage (reading, scoring, every written batch; the app's ``sda2.ui.progress.ProgressBar``).
+    """
     dataset = store.as_dataset(dataset_or_name)
     kind = store.label_kind(dataset, gt_field)
+    report = _Stages(progress, len(dataset))
+    report(0.0, None, f"reading labels and predictions of {report.n:,} samples")
     if kind == "detection":
         frame, ids = _detection_frame(dataset, gt_field, pred_field, options)
     else:
-        frame, ids = _classification_frame(dataset, gt_field, pred_field, kind, options)
+        frame, ids = _classification_frame(dataset, gt_field, pred_field, kind, options, report)
     skipped = len(ids) - len(frame)
     if skipped:
         warnings.warn(f"{skipped:,} samples of {dataset.name!r} have no label or no prediction and were not scored "
                       "(their fields are cleared).", stacklevel=2)
+    report(0.5, None, f"{int(frame['is_label_issue'].sum()):,} suspects found" + (", writing" if write else ""))
     if write:
         fields = FIELDS + (("label_hints",) if kind == "detection" else ())
         runs.begin(dataset, RUN_KEY, fields, info_key=RUN_KEY, kind="label_issues",
                    params={"gt_field": gt_field, "pred_field": pred_field, **options})
-        _write(dataset, frame, ids, kind)
+        _write(dataset, frame, ids, kind, report)
         faults.point("compute.label_issues.written")
         summary = {"gt_field": gt_field, "pred_field": pred_field, "kind": kind, "scored": len(frame),
                    "issues": int(frame["is_label_issue"].sum()), "options": {k: str(v) for k, v in options.items()},
                    "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         runs.complete(dataset, RUN_KEY, **summary)  # the summary lives in the run (no longer in dataset.info)
+    report(1.0, 0.0, f"{int(frame['is_label_issue'].sum()):,} suspects in {len(frame):,} scored samples")
+    report.bar.close()
     return frame
 
 
-def _write(dataset, frame: pd.DataFrame, ids: list[str], kind: str) -> None:
+def _write(dataset, frame: pd.DataFrame, ids: list[str], kind: str, report=None) -> None:
     """All fields in one bulk write; unscored samples get None."""
     position = pd.Series(np.arange(len(frame)), index=frame.index).reindex(ids).to_numpy()
     hit = np.flatnonzero(~np.isnan(position))
@@ -155,14 +186,14 @@ def _write(dataset, frame: pd.DataFrame, ids: list[str], kind: str) -> None:
         for at, value in zip(hit, column.tolist() if column.dtype != object else column):
             values[at] = value
         columns[field] = values
-    write_fields(dataset, ids, columns)
+    write_fields(dataset, ids, columns, report)
 
 
 FIELD_TYPES = {bool: fo.BooleanField, int: fo.IntField, float: fo.FloatField, str: fo.StringField,
                list: fo.ListField}
 
 
-def write_fields(dataset, ids: list[str], columns: dict[str, list]) -> None:
+def write_fields(dataset, ids: list[str], columns: dict[str, list], report=None) -> None:
     """Set top-level fields of many samples at once: one update per sample for all fields, sent in bulk.
 
     ``set_values`` sends one update per sample and field; writing all fields in one update is about as many
@@ -190,6 +221,11 @@ def write_fields(dataset, ids: list[str], columns: dict[str, list]) -> None:
                                for r in range(start, stop)], ordered=False)
         faults.point("compute.write_fields.batch")
 
+    starts, began = range(0, len(ids), BATCH), time.perf_counter()
     with ThreadPoolExecutor(WRITERS) as pool:  # batches are built while the server writes others
-        list(pool.map(send, range(0, len(ids), BATCH)))
+        for done, _ in enumerate(pool.map(send, starts), 1):  # in order, in this thread (the app's bar lives here)
+            if report is not None:
+                rate = (time.perf_counter() - began) / done
+                report(0.5 + 0.5 * done / len(starts), rate * (len(starts) - done),
+                       f"writing: {min(done * BATCH, len(ids)):,} of {len(ids):,} samples")
     dataset.reload()

@@ -22,6 +22,7 @@ from scipy.special import softmax
 import fiftyone as fo
 from fiftyone import ViewField as F
 from sda2 import arrays, store
+from sda2.explore.overview import cache_key
 
 Range = tuple[float | None, float | None]
 
@@ -56,16 +57,45 @@ def _numeric_paths(collection) -> list[str]:
     return paths
 
 
+PROBE_ROWS = 1_000  # samples read first to find the numeric fields that hold values
+_numeric_kept: dict = {}  # (dataset id, schema paths) -> (dataset version, paths holding values)
+
+
 @store.dataset_or_name
 def numeric_fields(dataset) -> list[str]:
-    """Paths of the numeric fields holding at least one value (sortable and range-filterable), schema order."""
+    """Paths of the numeric fields holding at least one value (sortable and range-filterable), schema order.
+
+    Kept per dataset version (``sda2.explore.overview.cache_key``): asked again before a sample changes, a
+    lookup. Otherwise the first samples show which fields hold values, and one pass over the rest confirms the
+    others (1M samples: about a second, instead of one scan per empty field).
+    """
     root = store.as_dataset(dataset)._dataset
     paths = _numeric_paths(root)
-    present = {p for p in paths if root.exists(p).limit(1).values("id")}  # instant where values exist
+    key, version = (store.dataset_id(root), tuple(paths)), cache_key(root)
+    kept = _numeric_kept.get(key)
+    if kept and kept[0] == version:
+        return list(kept[1])
+    collection = root._sample_collection
+    present = set()
+    for doc in collection.find({}, {p: 1 for p in paths}).limit(PROBE_ROWS):
+        present |= {p for p in paths if isinstance(_lookup(doc, p), (int, float))}
     rest = [p for p in paths if p not in present]
-    if rest:  # confirm the empty ones in one pass, not one scan each
-        present |= {p for p, n in zip(rest, root.aggregate([fo.Count(p) for p in rest])) if n}
-    return [p for p in paths if p in present]
+    if rest:  # one pass for the fields not seen in the first samples
+        group = {f"f{i}": {"$max": {"$cond": [{"$isNumber": f"${p}"}, 1, 0]}} for i, p in enumerate(rest)}
+        found = next(collection.aggregate([{"$group": {"_id": None, **group}}], allowDiskUse=True), {})
+        present |= {p for i, p in enumerate(rest) if found.get(f"f{i}")}
+    result = [p for p in paths if p in present]
+    _numeric_kept[key] = (version, result)
+    return list(result)
+
+
+def _lookup(doc: dict, path: str):
+    """The value at dotted ``path`` of a raw sample document (None where a part is missing)."""
+    for part in path.split("."):
+        if not isinstance(doc, dict):
+            return None
+        doc = doc.get(part)
+    return doc
 
 
 def _check_numeric(collection, path: str) -> None:
@@ -231,6 +261,8 @@ def sample_tags(dataset) -> list[str]:
     """The sample tags used in ``dataset``, sorted."""
     collection = store.as_dataset(dataset)
     _ensure_index(collection._dataset, "tags")
+    if isinstance(collection, fo.Dataset):  # the index answers at once (FiftyOne's distinct reads every sample)
+        return sorted(t for t in collection._sample_collection.distinct("tags") if t is not None)
     return sorted(collection.distinct("tags"))
 
 

@@ -1,6 +1,9 @@
 """What is in a dataset: sample, class and split counts, label distributions, imbalance, tags, boxes.
 
-All counting happens in the database in one FiftyOne ``aggregate`` call, one pass over the samples
+Results are kept in memory per dataset version (:func:`cache_key`: sample count, last modification, last
+deletion; an index lookup), so opening the overview again is a lookup until a sample changes; on 1M samples
+the counting pass takes seconds (``benchmarks/bench_scale.py``). All counting happens in the database in one
+FiftyOne ``aggregate`` call, one pass over the samples
 whatever the number of splits or classes: samples are grouped by (split, class, predicted class) in a
 single ``$group`` (multi-label: by split and tag set, from which tag counts and co-occurrence follow;
 detections: boxes by split and class, plus boxes per image). Only detection box geometry is read with
@@ -13,7 +16,9 @@ detections: boxes by split and class, plus boxes per image). Only detection box 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, fields, replace
 
 import pandas as pd
 
@@ -26,6 +31,9 @@ from fiftyone import ViewField as F  # noqa: E402
 NO_SPLIT = "(no split)"
 SPLIT_ORDER = ("train", "training", "val", "valid", "validation", "dev", "test", "testing")  # others follow, A-Z
 _SPLIT_SEP, _TAG_SEP = "\x1e", "\x1f"  # separators that never occur in split or class names
+KEEP = 8  # overviews kept in memory (per process; detection ones hold every box), least recently used dropped first
+_kept: OrderedDict = OrderedDict()
+_kept_lock = threading.Lock()
 
 
 
@@ -113,10 +121,37 @@ class Overview:
         return len(self.classes)
 
 
+def _copy(result: Overview) -> Overview:
+    """A copy whose tables the caller may change without touching the kept one."""
+    return replace(result, **{f.name: getattr(result, f.name).copy() for f in fields(result)
+                              if isinstance(getattr(result, f.name), (pd.DataFrame, pd.Series, dict))})
+
+
 def dataset_overview(dataset_or_name, field: str = "ground_truth", prediction_field: str | None = None,
                      split: str | None = None) -> Overview:
-    """Counts, distributions and imbalance of ``field`` (and ``prediction_field``) in one database pass."""
+    """Counts, distributions and imbalance of ``field`` (and ``prediction_field``) in one database pass.
+
+    A whole dataset's overview is kept per :func:`cache_key`: asked again before any sample changes, it is a
+    lookup; a view is always counted.
+    """
     dataset = store.as_dataset(dataset_or_name)
+    if not isinstance(dataset, fo.Dataset):
+        return _count_overview(dataset, field, prediction_field, split)
+    key = (store.dataset_id(dataset), cache_key(dataset), field, prediction_field, split)
+    with _kept_lock:
+        if key in _kept:
+            _kept.move_to_end(key)
+            return _copy(_kept[key])
+    result = _count_overview(dataset, field, prediction_field, split)
+    with _kept_lock:
+        _kept[key] = result
+        while len(_kept) > KEEP:
+            _kept.popitem(last=False)
+    return _copy(result)
+
+
+def _count_overview(dataset, field: str, prediction_field: str | None, split: str | None) -> Overview:
+    """The overview counted in the database (no cache)."""
     root = dataset._root_dataset if isinstance(dataset, fo.DatasetView) else dataset
     collection = dataset.match(F("split") == split) if split else dataset
     kinds = {"truth": (field, store.label_kind(root, field))}

@@ -53,6 +53,7 @@ class IssueContext:
         self.label_field = label_field
         self.pred_field = pred_field
         self.progress = progress
+        self.report = None  # the app's progress callback (fraction, eta_s, text), set by find_issues, or None
         self.options = dict(options or {})
         self.ids: list[str] = dataset.values("id")
         self._cache: dict = {}

@@ -55,7 +55,8 @@ def _prepare(context: IssueContext, need: str, compute_missing: bool) -> None:
     elif need == "embeddings" and not embedding_keys(dataset):
         if not compute_missing:
             raise NeedMissing("no embeddings. Fix: run sda2.compute_embeddings(dataset) or pass compute_missing=True.")
-        context.shared("embeddings", lambda: compute_embeddings(dataset, model="pixels", progress=context.progress))
+        context.shared("embeddings", lambda: compute_embeddings(dataset, model="pixels",
+                                                                progress=context.report or context.progress))
 
 
 def _run(check: IssueCheck, context: IssueContext, compute_missing: bool, params: dict) -> dict:
@@ -78,12 +79,14 @@ def _run(check: IssueCheck, context: IssueContext, compute_missing: bool, params
 
 
 def find_issues(dataset_or_name, types=None, annotator: str | None = None, *, label_field: str = "ground_truth",
-                pred_field: str = "predictions", compute_missing: bool = True, progress: bool = True,
+                pred_field: str = "predictions", compute_missing: bool = True, progress=True,
                 options: dict | None = None) -> pd.DataFrame:
     """Run the checks ``types`` (default: all registered) and write their fields; one summary row per check.
 
     ``annotator`` (who asked) is recorded with each run; ``options`` maps a check name to its keyword options
-    (e.g. ``{"outlier": {"outlier_fraction": 0.02}, "blurry": {"threshold": 0.4}}``).
+    (e.g. ``{"outlier": {"outlier_fraction": 0.02}, "blurry": {"threshold": 0.4}}``). ``progress``: True for
+    tqdm bars, False for none, or a callable ``progress(fraction, eta_s, text)`` that checks able to report
+    (label issues, embeddings) move.
     """
     dataset = store.as_dataset(dataset_or_name)
     if not isinstance(dataset, fo.Dataset):
@@ -95,7 +98,9 @@ def find_issues(dataset_or_name, types=None, annotator: str | None = None, *, la
     unknown = sorted(set(options or {}) - set(issue_types()))
     if unknown:
         raise KeyError(f"options name unknown checks {unknown}. Registered: {', '.join(issue_types())}.")
-    context = IssueContext(dataset, label_field, pred_field, progress, options)
+    report = progress if callable(progress) else None
+    context = IssueContext(dataset, label_field, pred_field, report is None and bool(progress), options)
+    context.report = report
     params = {"label_field": label_field, "pred_field": pred_field, "by": annotator or ""}
     rows = [_run(check, context, compute_missing, {**params, **context.options_for(check.name)}) for check in checks]
     frame = pd.DataFrame(rows, columns=COLUMNS).set_index("check")

@@ -24,7 +24,7 @@ class LabelCheck(IssueCheck):
     def find(self, context: IssueContext) -> IssueResult:
         """Score every labelled, predicted sample; unscored samples get NaN and no flag."""
         found = detect_label_issues(context.dataset, context.label_field, context.pred_field, write=False,
-                                    **context.options_for(self.name))
+                                    progress=context.report or context.progress, **context.options_for(self.name))
         aligned = found.reindex(context.ids)
         quality = aligned["label_quality"].to_numpy(dtype=np.float64)
         extra = {"label_quality": quality, "suggested_label": aligned["suggested_label"].to_numpy(dtype=object)}

@@ -35,9 +35,12 @@ def run_checks(dataset, names: list[str] | None, annotator: str) -> pd.DataFrame
     rows, started = [], time.perf_counter()
     for k, name in enumerate(names):
         per_check = (time.perf_counter() - started) / k if k else None
-        bar(embed_share + (1 - embed_share) * k / len(names), per_check and per_check * (len(names) - k),
-            f"check {k + 1} of {len(names)}: {name}")
-        rows.append(find_issues(dataset, [name], annotator=annotator, progress=False))
+        low, high = (embed_share + (1 - embed_share) * j / len(names) for j in (k, k + 1))
+        bar(low, per_check and per_check * (len(names) - k), f"check {k + 1} of {len(names)}: {name}")
+        inside = stage(bar, low, high)  # checks that report (label issues) move the bar within their share
+        rows.append(find_issues(dataset, [name], annotator=annotator,
+                                progress=lambda f, eta, text, k=k, name=name: inside(
+                                    f, eta, f"check {k + 1} of {len(names)}: {name} · {text}")))
     bar.done(f"{len(names)} of {len(names)} checks done")
     return pd.concat(rows)
 

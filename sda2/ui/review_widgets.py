@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 
 import numpy as np
 import plotly.graph_objects as go
@@ -191,12 +192,14 @@ def detection_empty_state(dataset, what: str, module: str, function: str, fields
             return
         bar = ProgressBar(f"find {what}", len(dataset), unit="samples",
                           start_text=f"Finding {what} in {len(dataset):,} samples…")
-        try:
-            run(dataset, **options)
+        try:  # a detector that takes ``progress`` moves the bar itself (reading, scoring, writing)
+            run(dataset, **options, **({"progress": bar} if "progress" in inspect.signature(run).parameters else {}))
         except (ValueError, KeyError) as exc:
             st.error(md(f"Could not find {what}: {exc}"))
             return
-        bar.done()
+        seconds = bar.done()
+        last = bar.texts[-1] if bar.texts else ""
+        st.session_state["review_toast"] = f"Found {what} in {seconds:,.1f} s" + (f": {last}" if last else "")
         st.rerun()
 
 
