@@ -64,7 +64,7 @@ left, right = st.columns([3, 2])
 with left:
     event = st.plotly_chart(map_figures.figure_for(context, key, color_by), key="map_chart", on_select="rerun",
                             selection_mode=("box", "lasso"), config={"displaylogo": False})
-ids = map_figures.selected_ids(event)
+ids = map_figures.selected_ids(event, frame)
 with right:
     if not ids:
         st.info("Select points on the map to see those samples here, keep them as a tag or a saved view, or "

@@ -120,6 +120,7 @@ def _resolve_key(dataset, embeddings_key: str | None, compute_missing: bool, pro
     return embedding_keys(dataset.name)[0]
 
 
+EPOCHS_200_FROM = 5_000  # points fitted from which UMAP runs 200 epochs instead of 500
 _DEFAULTS = {"n_neighbors": 15, "min_dist": 0.1, "n_epochs": None, "pca_dims": 50, "fit_limit": 20_000, "seed": None}
 
 
@@ -163,6 +164,8 @@ def project(X: np.ndarray, method: str = "umap", n_neighbors: int = 15, min_dist
     fit_rows = np.arange(n) if fit_n == n else np.sort(rng.choice(n, fit_n, replace=False))
     report(0.05, None, f"finding the {min(n_neighbors, fit_n - 1)} nearest neighbours of {fit_n:,} points")
     knn = exact_neighbours(X[fit_rows], min(n_neighbors, fit_n - 1))
+    if n_epochs is None:  # umap-learn uses 500 up to 10,000 points; 200 from 5,000 on halves a 10k map's fit
+        n_epochs = 500 if fit_n < EPOCHS_200_FROM else 200  # (10k MNIST: 10-NN kept 0.250 -> 0.239)
     reducer = umap.UMAP(n_neighbors=min(n_neighbors, fit_n - 1), min_dist=min_dist, n_epochs=n_epochs,
                         random_state=seed, n_jobs=1 if seed is not None else -1, verbose=progress is True,
                         precomputed_knn=knn)
@@ -237,7 +240,8 @@ def compute_map(dataset_or_name, embeddings_key: str | None = None, method: str 
                 compute_missing: bool = False, progress=True, **params) -> tuple[np.ndarray, np.ndarray]:
     """(ids, xy) of the 2-D map of a dataset's embeddings: the stored one while current, else computed and stored.
 
-    ``params``: n_neighbors (15), min_dist (0.1), n_epochs (None: umap-learn's choice), pca_dims (50),
+    ``params``: n_neighbors (15), min_dist (0.1), n_epochs (None: 500 below 5,000 fitted points, else 200),
+    pca_dims (50),
     fit_limit (20,000: fit on a subsample above it, place the rest by nearest neighbours) and seed (None:
     fastest, parallel).
     Rows of embeddings that are not finite (a failed image) are left off the map; ``compute_missing``

@@ -28,6 +28,7 @@ MAX_CATEGORIES = 24  # the most frequent categories get their own colour; the re
 OUTCOME_COLORS = {"correct": "#16a34a", "incorrect": "#dc2626", "no prediction": "#9ca3af"}
 MISSING_COLOR = "#d1d5db"
 GRID_LIMIT = 60
+MAX_SHOWN = 200_000  # points drawn at most: above, a fixed random sample (a browser cannot take millions)
 
 
 def color_options(frame: pd.DataFrame) -> list[str]:
@@ -83,8 +84,24 @@ def _natural(name: str):
     return (0, int(name), "") if name.isdigit() else (1, 0, name)
 
 
+def shown_rows(frame: pd.DataFrame, limit: int = MAX_SHOWN) -> pd.DataFrame:
+    """The rows the map draws: all of them up to ``limit``, else a fixed random sample of ``limit`` (same each run)."""
+    if len(frame) <= limit:
+        return frame
+    keep = np.sort(np.random.default_rng(0).choice(len(frame), limit, replace=False))
+    shown = frame.iloc[keep].reset_index(drop=True)
+    shown.attrs = dict(frame.attrs)
+    return shown
+
+
 def map_figure(frame: pd.DataFrame, color_by: str = GROUND_TRUTH, height: int = 640) -> go.Figure:
-    """The map as a plotly WebGL scatter coloured by ``color_by`` (one of :func:`color_options`)."""
+    """The map as a plotly WebGL scatter coloured by ``color_by`` (one of :func:`color_options`).
+
+    Above :data:`MAX_SHOWN` rows a fixed random sample is drawn (a browser cannot take millions of points);
+    the legend still counts every row, and :func:`selected_ids` selects by region over every row.
+    """
+    full = frame
+    frame = shown_rows(full)
     has_prediction = bool(frame["prediction"].notna().any())
     size = _marker_size(len(frame))
     fig = go.Figure()
@@ -100,9 +117,10 @@ def map_figure(frame: pd.DataFrame, color_by: str = GROUND_TRUTH, height: int = 
 
     if color_by in (GROUND_TRUTH, PREDICTION, CORRECT):
         values, colors = _categories(frame, color_by)
+        totals = _categories(full, color_by)[0].value_counts() if len(full) > len(frame) else values.value_counts()
         for name, color in colors.items():
             part = frame[values == name]
-            add(part, f"{name} ({len(part):,})", {"color": color})
+            add(part, f"{name} ({int(totals.get(name, 0)):,})", {"color": color})
     elif color_by == CONFIDENCE or color_by in frame.attrs.get("numeric", []):
         column = "confidence" if color_by == CONFIDENCE else color_by
         present = frame[column].notna()
@@ -114,6 +132,11 @@ def map_figure(frame: pd.DataFrame, color_by: str = GROUND_TRUTH, height: int = 
             extra=f"<br>{plot(color_by)}: %{{marker.color:.3g}}", showlegend=False)
     else:
         raise ValueError(f"Cannot colour the map by {color_by!r}. Fix: use one of {', '.join(color_options(frame))}.")
+    if len(full) > len(frame):
+        fig.add_annotation(text=f"Showing {len(frame):,} of {len(full):,} points (a fixed random sample); a box or "
+                                "lasso selects every sample inside it, shown or not.",
+                           xref="paper", yref="paper", x=0, y=1.0, yanchor="bottom", showarrow=False,
+                           font={"size": 12})
     fig.update_layout(height=height, template="plotly_white", dragmode="select", uirevision="map",
                       margin={"l": 0, "r": 0, "t": 30, "b": 70},  # the legend sits below: the toolbar keeps the top
                       legend={"itemsizing": "constant", "orientation": "h", "x": 0, "y": -0.02, "yanchor": "top"},
@@ -121,9 +144,36 @@ def map_figure(frame: pd.DataFrame, color_by: str = GROUND_TRUTH, height: int = 
     return escape_figure(fig)
 
 
-def selected_ids(event) -> list[str]:
-    """Sample ids of the points selected on the map (box or lasso), in selection order, without repeats."""
-    points = (event or {}).get("selection", {}).get("points", []) if event else []
+def _inside_polygon(x: np.ndarray, y: np.ndarray, px, py) -> np.ndarray:
+    """Which points (x, y) lie inside the polygon with vertices (px, py) (even-odd rule, vectorised)."""
+    px, py = np.asarray(px, dtype=np.float64), np.asarray(py, dtype=np.float64)
+    inside = np.zeros(len(x), dtype=bool)
+    for x0, y0, x1, y1 in zip(px, py, np.roll(px, -1), np.roll(py, -1)):
+        crosses = (y0 > y) != (y1 > y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            at = x0 + (y - y0) * (x1 - x0) / (y1 - y0)
+        inside ^= crosses & (x < at)
+    return inside
+
+
+def selected_ids(event, frame: pd.DataFrame | None = None) -> list[str]:
+    """Sample ids selected on the map (box or lasso), without repeats.
+
+    With the map's ``frame`` and a drawn region in the event, every row inside the region counts, also those
+    the figure left out (:func:`shown_rows`); otherwise the selected points, in selection order.
+    """
+    selection = (event or {}).get("selection", {}) if event else {}
+    boxes, lassos = selection.get("box") or [], selection.get("lasso") or []
+    if frame is not None and len(frame) > MAX_SHOWN and (boxes or lassos):
+        x, y = frame["x"].to_numpy(np.float64), frame["y"].to_numpy(np.float64)
+        inside = np.zeros(len(frame), dtype=bool)
+        for box in boxes:
+            (x0, x1), (y0, y1) = sorted(box["x"][:2]), sorted(box["y"][:2])
+            inside |= (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+        for lasso in lassos:
+            inside |= _inside_polygon(x, y, lasso["x"], lasso["y"])
+        return frame["id"].to_numpy(object)[inside].tolist()
+    points = selection.get("points", [])
     ids = [point["customdata"] for point in points if point.get("customdata")]
     return list(dict.fromkeys(ids))
 

@@ -104,3 +104,27 @@ def test_figure_stays_compact_at_100k_points():
     assert data[0]["x"]["dtype"] == "f4"  # coordinates travel as base64 float32, not as decimal text
     selected = {"selection": {"points": [{"customdata": data[0]["customdata"][i]} for i in (5, 9, 5)]}}
     assert map_figures.selected_ids(selected) == [data[0]["customdata"][5], data[0]["customdata"][9]]
+
+
+def test_a_map_above_the_display_limit_draws_a_sample_but_selects_every_point_in_the_region():
+    n = map_figures.MAX_SHOWN + 50_000
+    rng = np.random.default_rng(1)
+    label = rng.integers(0, 3, n).astype(str)
+    frame = pd.DataFrame({"id": [f"s{i}" for i in range(n)], "filepath": "", "x": rng.uniform(-1, 1, n),
+                          "y": rng.uniform(-1, 1, n), "label": label, "prediction": None, "confidence": np.nan,
+                          "correct": False})
+    frame.attrs.update(numeric=[], unmapped=0)
+    spec = json.loads(map_figures.map_figure(frame).to_json())
+    drawn = sum(len(trace["customdata"]) for trace in spec["data"])
+    assert drawn == map_figures.MAX_SHOWN  # the browser gets a sample…
+    names = sorted(trace["name"] for trace in spec["data"])
+    assert names == sorted(f"{c} ({(label == c).sum():,})" for c in "012")  # …but the legend counts every row
+    assert f"Showing {map_figures.MAX_SHOWN:,} of {n:,} points" in spec["layout"]["annotations"][0]["text"]
+
+    box = {"selection": {"points": [], "box": [{"x": [0.5, 0.0], "y": [0.0, 0.5]}], "lasso": []}}
+    expected = frame["id"][frame.x.between(0, 0.5) & frame.y.between(0, 0.5)].tolist()
+    assert map_figures.selected_ids(box, frame) == expected  # drawn or not
+    triangle = {"selection": {"points": [], "box": [], "lasso": [{"x": [-1, 0, -1], "y": [-1, -1, 0]}]}}
+    inside = (frame.x >= -1) & (frame.y >= -1) & (frame.x + frame.y <= -1)
+    assert set(map_figures.selected_ids(triangle, frame)) == set(frame["id"][inside])
+    assert 0.1 * n < inside.sum() < 0.15 * n  # an eighth of the square
