@@ -92,6 +92,7 @@ def test_written_dataset_is_a_valid_fiftyone_dataset(tmp_path, dataset_name):
     assert ds.match(fo.ViewField("n") >= 2).count() == 2
     view = ds.take(2, seed=1)  # uses FiftyOne's _rand field
     assert len(view) == 2
+    assert {"ground_truth.label", "tags", "split"} <= set(ds.list_indexes())  # filters never wait for an index
     assert _leftovers() == []
 
 
@@ -180,6 +181,7 @@ def test_multilabel_and_detection_documents(tmp_path, dataset_name):
     det = ds.first().ground_truth.detections[0]
     assert det.bounding_box == [0.1, 0.2, 0.3, 0.4] and det.iscrowd == 1
     assert "ground_truth.detections.iscrowd" in ds.get_field_schema(flat=True)
+    assert "ground_truth.detections.label" in ds.list_indexes()
 
 
 def _noise_png(path, size=(48, 40)) -> bytes:
