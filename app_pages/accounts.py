@@ -10,7 +10,8 @@ admin = roles.require("admin")
 st.title("Accounts")
 st.caption("Roles: a labeler opens the Labeling page only and sees her own figures; reviewers and curators open "
            "every page (curators and admins also see every labeler's answers); admins also manage accounts here. "
-           "From a terminal: `sda2 account add NAME --role R`, `sda2 account list`, `sda2 account disable NAME`.")
+           "From a terminal: `sda2 account add NAME --role R`, `sda2 account list`, `sda2 account disable NAME`, "
+           "`sda2 account unlock NAME`.")
 for message in st.session_state.pop("accounts_messages", []):
     (st.error if message.startswith("!") else st.success)(md(message.lstrip("!")))
 
@@ -58,3 +59,33 @@ if not table.empty:
                    kwargs={"success": f"{who!r} is disabled: it can no longer sign in."})
     cols[4].button("Enable", key="enable_account", on_click=_do, args=(accounts.enable_account, who),
                    kwargs={"success": f"{who!r} may sign in again."})
+
+st.subheader("Failed sign-ins")
+st.caption(f"After {accounts.LOCK_AFTER} failed password sign-ins in a row a name's password sign-in is locked for "
+           f"{int(accounts.LOCK_FIRST.total_seconds() // 60)} min, twice as long after each further failure (at most "
+           f"{int(accounts.LOCK_MAX.total_seconds() // 60)} min); names without an account are counted too. "
+           "A successful sign-in or Unlock opens it again. Times are UTC.")
+failures = accounts.sign_in_failures()
+if failures.empty:
+    st.info("No failed sign-ins recorded.")
+else:
+    st.dataframe(failures, hide_index=True, column_config={
+        "account": st.column_config.CheckboxColumn("has an account"),
+        "failures": st.column_config.NumberColumn("failures in a row"),
+        "total_failures": st.column_config.NumberColumn("failures in all"),
+        "first_failure_at": st.column_config.DatetimeColumn("first failure (UTC)"),
+        "last_failure_at": st.column_config.DatetimeColumn("last failure (UTC)"),
+        "locked_until": st.column_config.DatetimeColumn("locked until (UTC)"),
+        "refused_while_locked": st.column_config.NumberColumn("refused while locked"),
+        "last_refused_at": st.column_config.DatetimeColumn("last refused (UTC)"),
+        "unlocked_at": st.column_config.DatetimeColumn("unlocked (UTC)"),
+        "unlocked_by": st.column_config.TextColumn("unlocked by")})
+    failing = failures.loc[(failures["failures"] > 0) | failures["locked_until"].notna(), "name"].tolist()
+    if failing:
+        cols = st.columns([2, 1])
+        locked = set(failures.loc[failures["locked_until"].notna(), "name"])
+        whom = cols[0].selectbox("Name", failing, key="unlock_name",
+                                 format_func=lambda n: f"{n} (locked)" if n in locked else n)
+        cols[1].button("Unlock", key="unlock_account", on_click=_do,
+                       args=(accounts.unlock_account, whom, admin.name if admin else "app"),
+                       kwargs={"success": f"{whom!r} may sign in with a password again."})

@@ -26,6 +26,8 @@ _API = {
     "set_role": "sda2.accounts",
     "set_password": "sda2.accounts",
     "verify_account": "sda2.accounts:verify",
+    "unlock_account": "sda2.accounts",
+    "sign_in_failures": "sda2.accounts",
     "team_mode": "sda2.accounts",
     "open_dataset": "sda2.store",
     "delete_dataset": "sda2.store",

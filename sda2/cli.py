@@ -221,6 +221,23 @@ def _cmd_account(args: argparse.Namespace) -> int:
     if args.action == "enable":
         print(f"Enabled {accounts.enable_account(args.name).name!r}.")
         return 0
+    if args.action == "unlock":
+        cleared = accounts.unlock_account(args.name, by=os.environ.get("USER") or "cli")
+        print(f"Unlocked {args.name!r}: password sign-in is open again ({cleared} failed sign-ins in a row cleared)."
+              if cleared else f"{args.name!r} was not locked (no failed sign-ins in a row).")
+        return 0
+    if args.action == "failures":
+        import pandas as pd
+
+        table = accounts.sign_in_failures()
+        if table.empty:
+            print("No failed sign-ins recorded.")
+        for row in table.itertuples():
+            until = row.locked_until
+            locked = "open" if pd.isna(until) else "locked until " + accounts.local_time_text(until)
+            print(f"{row.name}\t{'account' if row.account else 'no account'}\t{row.failures} in a row\t"
+                  f"{row.total_failures} in all\tlast {accounts.local_time_text(row.last_failure_at)}\t{locked}")
+        return 0
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     elif args.no_password:
@@ -246,7 +263,7 @@ def _account_name(text: str) -> str:
 
 
 def _add_account(sub) -> None:
-    account = sub.add_parser("account", help="team mode's accounts (SDA2_TEAM=1): add, list, disable, enable",
+    account = sub.add_parser("account", help="team mode's accounts (SDA2_TEAM=1): add, list, disable, enable, unlock",
                              description="Accounts for team mode (SDA2_TEAM=1): roles admin, curator, reviewer, "
                                          "labeler; passwords are stored as argon2 hashes only.")
     actions = account.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -258,7 +275,9 @@ def _add_account(sub) -> None:
     how.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
     how.add_argument("--no-password", action="store_true", help="single sign-on only (needs --email)")
     actions.add_parser("list", help="list the accounts")
-    for name, text in (("disable", "disable an account (it can no longer sign in)"), ("enable", "enable it again")):
+    actions.add_parser("failures", help="list failed password sign-ins and locked names")
+    for name, text in (("disable", "disable an account (it can no longer sign in)"), ("enable", "enable it again"),
+                       ("unlock", "open a name's password sign-in locked after failed sign-ins")):
         parser = actions.add_parser(name, help=text)
         parser.add_argument("name", help="the account's name")
     account.set_defaults(func=_cmd_account)

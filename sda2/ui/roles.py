@@ -67,10 +67,23 @@ def current() -> accounts.Account | None:
     return account
 
 
+def browser_timezone():
+    """The time zone of the browser using the app (``st.context.timezone``), or None (then the server's)."""
+    try:
+        from zoneinfo import ZoneInfo
+
+        name = st.context.timezone
+        return ZoneInfo(name) if name else None
+    except (KeyError, ValueError, AttributeError, RuntimeError):  # no browser, or a zone unknown here: server's time
+        return None
+
+
 def _submit_password() -> None:
     """The sign-in form's callback: check the name and password, remember the account or say why not."""
     try:
         account = accounts.verify(st.session_state.get("signin_name", ""), st.session_state.get("signin_password", ""))
+    except accounts.AccountLocked as exc:
+        st.session_state["signin_error"] = accounts.locked_message(exc.until, browser_timezone())
     except accounts.SignInError as exc:
         st.session_state["signin_error"] = str(exc)
     else:

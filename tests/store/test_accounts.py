@@ -20,10 +20,12 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture
 def clean_accounts():
-    """An empty accounts collection for one test, emptied again afterwards."""
+    """Empty accounts and failed sign-in collections for one test, emptied again afterwards."""
     accounts.collection().delete_many({})
+    accounts.sign_ins().delete_many({})
     yield accounts
     accounts.collection().delete_many({})
+    accounts.sign_ins().delete_many({})
 
 
 def test_password_is_stored_as_an_argon2id_hash_only(clean_accounts):
@@ -140,3 +142,4 @@ def test_cli_adds_lists_and_disables_accounts_without_printing_the_password(clea
     assert cli.main(["account", "list"]) == 0
     assert capsys.readouterr().out.splitlines() == ["김민지\tlabeler\tdisabled\t-"]
     assert cli.main(["account", "disable", "nobody"]) == 2 and "No account named 'nobody'" in capsys.readouterr().err
+
