@@ -1,12 +1,12 @@
 """The project's own database: started once, shared, the test database separate from the user's."""
 
 import os
-import subprocess
 import sys
 
 import pytest
 
 from sda2 import config, database
+from tests import forked
 from tests.conftest import TEST_DB
 
 
@@ -20,8 +20,7 @@ def test_fiftyone_uses_the_project_database():
 
 def test_ensure_running_is_idempotent_across_processes():
     code = "import sda2.store as s; print(s.DATABASE_URI)"
-    outs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy())
-            for _ in range(2)]
+    outs = [forked.run([sys.executable, "-c", code], env=os.environ.copy()) for _ in range(2)]
     assert all(o.returncode == 0 for o in outs), [o.stderr for o in outs]
     assert {o.stdout.strip() for o in outs} == {database.own_uri()}
 
