@@ -5,6 +5,7 @@ import pytest
 from sklearn.metrics import precision_score, recall_score
 
 from sda2.analysis.thresholds import lowest_threshold, threshold_curve, thresholds_for_precision
+from tests import forked
 from tests.conftest import TEST_DB
 
 
@@ -88,7 +89,6 @@ def test_saved_thresholds_are_audited_and_legacy_ones_read(digits, dataset_name)
 
 def test_two_processes_saving_at_once_keep_both(digits, dataset_name):
     import os
-    import subprocess
     import sys
     import time
 
@@ -96,7 +96,8 @@ def test_two_processes_saving_at_once_keep_both(digits, dataset_name):
     from sda2.curation import audit
 
     ds = digits.limit(20).clone(dataset_name, persistent=True)
-    start = time.time() + 6
+    forked.warm()
+    start = time.time() + 3
     code = """
 import os, time
 os.environ['FIFTYONE_DATABASE_NAME'] = {TEST_DB!r}
@@ -106,11 +107,12 @@ time.sleep(max(0.0, {start} - time.time()))  # both start writing at the same in
 for k in range(5):
     sda2.save_thresholds(ds, {{str(({offset} + k) % 10): 0.5 + {offset} / 100}}, annotator={who!r})
 """
-    procs = [subprocess.Popen([sys.executable, "-c", code.format(TEST_DB=TEST_DB, name=dataset_name, start=start, offset=off, who=who)],
-                              env=os.environ.copy(), stderr=subprocess.PIPE, text=True)
+    procs = [forked.start([sys.executable, "-c", code.format(TEST_DB=TEST_DB, name=dataset_name, start=start,
+                                                            offset=off, who=who)], env=os.environ.copy())
              for off, who in ((0, "alice"), (5, "bob"))]
     for proc in procs:
-        assert proc.wait(timeout=300) == 0, proc.stderr.read()[-2000:]
+        done = proc.result(timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
     saved = evaluation.load_thresholds(ds)
     assert saved == {**{str(k): 0.5 for k in range(5)}, **{str(k): 0.55 for k in range(5, 10)}}
     from sda2.curation import saved_thresholds

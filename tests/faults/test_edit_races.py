@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import textwrap
 import time
 
 from sda2 import store
 from sda2.curation import audit
+from tests import forked
 from tests.faults.audit_check import check, snapshot
 from tests.conftest import TEST_DB, private_copy
 
@@ -50,18 +50,18 @@ print("RESULT" + json.dumps(calls))
 def test_three_processes_racing_on_overlapping_samples(digits, dataset_name, artifacts):
     private_copy(digits, dataset_name, SAMPLES)
     before = snapshot(dataset_name)
-    start_at = time.time() + 8  # all three start writing at the same instant
+    forked.warm()
+    start_at = time.time() + 3  # all three start writing at the same instant
     env = {**os.environ, "START_AT": str(start_at)}
     env.pop("SDA2_CRASH_AT", None)
     code = {who: f"ROUNDS, PER_CALL = {ROUNDS}, {PER_CALL}\n" + textwrap.dedent(WORKER).format(TEST_DB=TEST_DB, 
         name=dataset_name, who=who, seed=k) for k, who in enumerate(["alice", "bob", "carol"][:PROCESSES])}
-    procs = {who: subprocess.Popen([sys.executable, "-c", c], env=env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True) for who, c in code.items()}
+    procs = {who: forked.start([sys.executable, "-c", c], env=env) for who, c in code.items()}
     calls = {}
     for who, proc in procs.items():
-        out, err = proc.communicate(timeout=600)
-        assert proc.returncode == 0, err[-3000:]
-        calls[who] = json.loads(out.split("RESULT")[-1])
+        done = proc.result(timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        calls[who] = json.loads(done.stdout.split("RESULT")[-1])
 
     report = check(dataset_name, before)
     assert report["problems"] == []  # zero lost updates, zero audit gaps
