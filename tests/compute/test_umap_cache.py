@@ -4,12 +4,12 @@ from the cache (numba counts cache hits) instead of compiling it again, and the 
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 
 import numpy as np
 
 from sda2.compute.projection import exact_neighbours, numba_cache_dir
+from tests import forked
 
 PROBE = """
 import json, numpy as np
@@ -25,9 +25,9 @@ print(json.dumps({k: {"hits": sum(f.stats.cache_hits.values()), "misses": sum(f.
 
 
 def _probe() -> dict:
-    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=600,
-                         check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    done = forked.run([sys.executable, "-c", PROBE], timeout=600)  # a new process; numba/UMAP not yet imported
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_second_process_loads_umap_from_the_disk_cache():
