@@ -88,16 +88,21 @@ def team_mode() -> bool:
     return os.environ.get(TEAM_ENV, "").strip().casefold() in ("1", "true", "yes", "on")
 
 
-_INDEXED: set[int] = set()
+_INDEXED: set[tuple[int, str]] = set()
+
+
+def _keyed(name: str):
+    """The project-wide collection ``name`` (journaled writes; unique on the case-folded name ``key``)."""
+    coll = store.durable(foo.get_db_conn()[name])
+    if (id(coll.database.client), name) not in _INDEXED:
+        coll.create_index("key", unique=True)
+        _INDEXED.add((id(coll.database.client), name))
+    return coll
 
 
 def collection():
     """The accounts collection (journaled writes; unique on the case-folded name)."""
-    coll = store.durable(foo.get_db_conn()[COLLECTION])
-    if id(coll.database.client) not in _INDEXED:
-        coll.create_index("key", unique=True)
-        _INDEXED.add(id(coll.database.client))
-    return coll
+    return _keyed(COLLECTION)
 
 
 def account_key(name) -> str:
@@ -243,16 +248,9 @@ def lock_duration(failures: int) -> timedelta:
     return min(LOCK_FIRST * 2 ** min(failures - LOCK_AFTER, 30), LOCK_MAX)
 
 
-_SIGN_INS_INDEXED: set[int] = set()
-
-
 def sign_ins():
     """The collection of failed sign-in records (journaled writes; unique on the case-folded name)."""
-    coll = store.durable(foo.get_db_conn()[SIGN_INS])
-    if id(coll.database.client) not in _SIGN_INS_INDEXED:
-        coll.create_index("key", unique=True)
-        _SIGN_INS_INDEXED.add(id(coll.database.client))
-    return coll
+    return _keyed(SIGN_INS)
 
 
 def _now(now: datetime | None) -> datetime:

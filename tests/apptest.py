@@ -27,3 +27,15 @@ def open_page(page: str, dataset: str | None = None, annotator: str | None = Non
     at.switch_page(page).run()
     assert not at.exception, at.exception
     return at
+
+
+def signed_in(name: str, password: str, dataset: str = "digits") -> AppTest:
+    """The app in team mode after ``name`` submitted the sign-in form with ``password`` (no exception raised)."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["dataset"] = dataset
+    at.run()
+    at.text_input(key="signin_name").input(name)
+    at.text_input(key="signin_password").input(password)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    return at

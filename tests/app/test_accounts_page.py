@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from sda2 import accounts
 from sda2.ui.safe_text import md
-from tests.apptest import APP
+from tests.apptest import signed_in
 
 PASSWORD = "correct horse battery"
 
@@ -29,14 +29,7 @@ def team(digits, monkeypatch):
 
 
 def _sign_in(name: str, password: str = PASSWORD) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["dataset"] = "digits"
-    at.run()
-    at.text_input(key="signin_name").input(name)
-    at.text_input(key="signin_password").input(password)
-    at.button[0].click().run()
-    assert not at.exception, at.exception
-    return at
+    return signed_in(name, password)
 
 
 def _errors(at: AppTest) -> list[str]:

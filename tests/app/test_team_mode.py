@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from sda2 import accounts
-from tests.apptest import APP
+from tests.apptest import APP, signed_in
 
 PASSWORD = "correct horse battery"
 
@@ -24,14 +24,7 @@ def team(digits, monkeypatch):
 
 
 def _signed_in(name: str, password: str = PASSWORD) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["dataset"] = "digits"
-    at.run()
-    at.text_input(key="signin_name").input(name)
-    at.text_input(key="signin_password").input(password)
-    at.button[0].click().run()
-    assert not at.exception, at.exception
-    return at
+    return signed_in(name, password)
 
 
 def _menu(at: AppTest) -> list[str]:
