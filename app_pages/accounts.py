@@ -73,12 +73,12 @@ else:
         "account": st.column_config.CheckboxColumn("has an account"),
         "failures": st.column_config.NumberColumn("failures in a row"),
         "total_failures": st.column_config.NumberColumn("failures in all"),
-        "first_failure_at": st.column_config.DatetimeColumn("first failure (UTC)"),
-        "last_failure_at": st.column_config.DatetimeColumn("last failure (UTC)"),
-        "locked_until": st.column_config.DatetimeColumn("locked until (UTC)"),
+        "first_failure_at": st.column_config.DatetimeColumn("first failure (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+        "last_failure_at": st.column_config.DatetimeColumn("last failure (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+        "locked_until": st.column_config.DatetimeColumn("locked until (UTC)", format="YYYY-MM-DD HH:mm:ss"),
         "refused_while_locked": st.column_config.NumberColumn("refused while locked"),
-        "last_refused_at": st.column_config.DatetimeColumn("last refused (UTC)"),
-        "unlocked_at": st.column_config.DatetimeColumn("unlocked (UTC)"),
+        "last_refused_at": st.column_config.DatetimeColumn("last refused (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+        "unlocked_at": st.column_config.DatetimeColumn("unlocked (UTC)", format="YYYY-MM-DD HH:mm:ss"),
         "unlocked_by": st.column_config.TextColumn("unlocked by")})
     failing = failures.loc[(failures["failures"] > 0) | failures["locked_until"].notna(), "name"].tolist()
     if failing:
