@@ -4,18 +4,21 @@ Per dataset: 10,000 originals (MNIST test set; the first 10,000 CIFAR-10N traini
 for each edit of sda2.analysis.image_edits (exact file copy, centre crop 90 % resized back, rotation +-6
 degrees, rotation with 5 % scale, Gaussian noise sigma 8, blur, contrast 0.8, 2-px shift, JPEG 75), each
 from a different source. Originals are in split "train", copies in "test". Tools, in the same run:
-- sda2 (default): fingerprint nearest neighbours (k = 10, cosine >= 0.5) verified on the images and
-  grouped as stars around a representative (detect_duplicates, verify=True);
+- sda2 (default): candidates from border-trimmed fingerprints (the 5 nearest, plus the nearest of each
+  rotated / scaled / blurred / shifted version of the fingerprint, cosine >= 0.5), verified on the images,
+  kept when sure (>= 0.92) or >= 0.8 and 0.1 above both images' next-best candidate (a ratio test), grouped
+  as stars around a representative (detect_duplicates, verify=True);
 - sda2 old: the cosine cut 0.99 on the same fingerprints, connected components (verify=False);
 - FiftyOne Brain compute_near_duplicates and cleanlab Datalab's near_duplicate check (default threshold)
   on the same fingerprints.
 Per edit: recall (the copy ends in its source's group); and false original-original pairs per 10,000
 originals (pairs of two different originals the tool links). Goals: recall >= 0.95 for every edit with
-<= 10 false original-original pairs per 10,000. The real near-duplicates found among the CIFAR originals
-are drawn to tests/artifacts/cifar_near_duplicates.png (not committed).
+<= 10 false original-original pairs per 10,000. The groups made only of originals are drawn (not committed)
+to tests/artifacts/cifar_near_duplicates.png (real near-duplicates in CIFAR) and mnist_original_pairs.png.
 
     .venv/bin/python benchmarks/bench_duplicates.py            # MNIST + CIFAR-10N (about 10 minutes)
     .venv/bin/python benchmarks/bench_duplicates.py --only mnist --originals 2000   # a subset (a few minutes)
+    # --only writes results/duplicates_<dataset>[_<originals>].json; both datasets: results/duplicates.json
     .venv/bin/python benchmarks/bench_duplicates.py --scale    # also 1,000,000 x 128 vectors, near duplicates
 """
 
@@ -44,7 +47,7 @@ import sda2  # noqa: E402,F401  (sets the database environment before FiftyOne i
 from sda2 import arrays, config, store  # noqa: E402
 from sda2.analysis.duplicates import find_duplicates  # noqa: E402
 from sda2.analysis.image_edits import EDITS  # noqa: E402
-from sda2.compute.duplicates import FINGERPRINT_SIZE, detect_duplicates  # noqa: E402
+from sda2.compute.duplicates import FINGERPRINT_KEY, PLAIN_KEY, detect_duplicates  # noqa: E402
 from sda2.ingest.base import Record  # noqa: E402
 from sda2.ingest.mnist import read_idx, write_pngs  # noqa: E402
 from sda2.ingest.writer import write_dataset  # noqa: E402
@@ -141,11 +144,12 @@ def ours(ds, family, kinds, verify: bool) -> tuple[dict, object]:
     options = {} if verify else {"threshold": OLD_THRESHOLD}
     frame, seconds = timed(detect_duplicates, ds, progress=verify, write=False, verify=verify, **options)
     result = {"seconds_total": round(seconds, 1), **evaluate(frame_pairs(ds, frame), family, kinds)}
-    result.update({k: v for k, v in frame.attrs.items() if k in ("candidate_pairs", "verified_pairs", "grouping")})
+    result.update({k: v for k, v in frame.attrs.items()
+                   if k in ("k", "candidate_pairs", "verified_pairs", "grouping", "verify_threshold", "sure", "margin")})
     return result, frame
 
 
-def real_near_duplicates_picture(ds, frame, kinds, labels, out: Path, limit: int = 16) -> int:
+def real_near_duplicates_picture(ds, frame, kinds, labels, out: Path, limit: int = 64) -> int:
     """Groups made only of originals (real near-duplicates in the data), drawn in rows with labels."""
     paths = ds.values("filepath")
     order = {i: r for r, i in enumerate(ds.values("id"))}
@@ -230,17 +234,17 @@ def run_dataset(name: str, originals, results: dict) -> None:
     write_dataset(ds_name, [Record(p, l, "train" if k == "original" else "test")
                             for p, l, k in zip(paths, labels, kinds)], "classification", check_images=False)
     ds = store.open_dataset(ds_name)
-    arrays.delete(ds.name, f"fingerprints_{FINGERPRINT_SIZE}")  # cold: fingerprints inside the first timing
+    for key in (FINGERPRINT_KEY, PLAIN_KEY):
+        arrays.delete(ds.name, key)  # cold: fingerprints inside each tool's first timing
     out = {"samples": len(paths), "originals": int(len(images)), "copies_per_edit": PER_KIND}
     out["sda2"], frame = ours(ds, family, kinds, verify=True)
     out["sda2_old_cosine_0.99"], _ = ours(ds, family, kinds, verify=False)
-    X = arrays.load(ds.name, f"fingerprints_{FINGERPRINT_SIZE}", ids=ds.values("id"))[1]
+    X = arrays.load(ds.name, PLAIN_KEY, ids=ds.values("id"))[1]  # the comparisons: the untrimmed fingerprints
     out["fiftyone_brain"] = brain(ds, X, family, kinds)
     out["cleanlab_datalab_default"] = cleanlab_near(X, family, kinds)
-    if name == "cifar10n":
-        picture = ARTIFACTS / "cifar_near_duplicates.png"
-        out["real_near_duplicate_groups"] = real_near_duplicates_picture(ds, frame, kinds, labels, picture)
-        out["picture"] = str(picture.relative_to(ROOT))
+    picture = ARTIFACTS / ("cifar_near_duplicates.png" if name == "cifar10n" else f"{name}_original_pairs.png")
+    out["original_only_groups"] = real_near_duplicates_picture(ds, frame, kinds, labels, picture)
+    out["picture"] = str(picture.relative_to(ROOT))
     results[name] = out
     print_table(name, out)
     store.delete_dataset(ds_name)
@@ -270,8 +274,8 @@ def main() -> None:
         parser.error(f"--originals must be at least {PER_KIND * len(EDITS):,} (one source per injected copy).")
     globals()["ORIGINALS"] = args.originals
     results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores (shared)", "command": " ".join(sys.argv)}
-    out = RESULTS / ("duplicates_scale.json" if args.scale_only else "duplicates.json" if args.originals == 10_000
-                     else f"duplicates_{args.originals}.json")
+    stem = "duplicates" + (f"_{args.only}" if args.only else "") + ("" if args.originals == 10_000 else f"_{args.originals}")
+    out = RESULTS / ("duplicates_scale.json" if args.scale_only else f"{stem}.json")
     if not args.scale_only:
         for name, originals, present in (("mnist", mnist_originals, MNIST / "t10k-images-idx3-ubyte.gz"),
                                          ("cifar10n", cifar_originals, CIFAR / "train_images.tar.gz")):

@@ -129,6 +129,7 @@ _API = {
     "find_detection_issues": "sda2.analysis.label_issues",
     "label_quality_scores": "sda2.analysis.label_issues",
     "find_duplicates": "sda2.analysis.duplicates",
+    "edited_queries": "sda2.analysis.duplicates",
     "detect_label_issues": "sda2.compute.label_issues",
     "detect_duplicates": "sda2.compute.duplicates",
     "read_duplicate_groups": "sda2.compute.duplicates",

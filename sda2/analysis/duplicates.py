@@ -23,6 +23,12 @@ EXACT_LIMIT = 50_000
 BATCH = 20_000
 DEFAULT_THRESHOLD = 0.99
 CANDIDATE_THRESHOLD = 0.5
+CANDIDATE_K = 5  # verified candidates per row from the plain search (k nearest still score the outliers)
+QUERY_K = 1  # neighbours kept per extra (edited) query; the plain fingerprint keeps k
+QUERY_WARPS = ((6.0, 1.0), (-6.0, 1.0), (0.0, 0.95), (0.0, 1.05), (0.0, 0.9), (0.0, 1.11),
+               (6.0, 0.95), (6.0, 1.05), (-6.0, 0.95), (-6.0, 1.05))
+QUERY_SHIFTS = ((1.5, 0), (-1.5, 0), (0, 1.5), (0, -1.5), (1.5, 1.5), (-1.5, -1.5), (1.5, -1.5), (-1.5, 1.5))
+QUERY_CENTRED = True  # fingerprints are standardised: centre each edited query again before the cosine
 
 
 def _normalised(embeddings) -> np.ndarray:
@@ -111,13 +117,18 @@ def _hash_pairs(hashes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def find_duplicates(embeddings=None, threshold: float | None = None, *, k: int = 10, hashes=None,
                     splits=None, priority=None, outlier_fraction: float = 0.01, method: str = "auto",
                     exact_limit: int = EXACT_LIMIT, nprobe: int = 4, progress: bool = False,
-                    verifier=None, verify_threshold: float | None = None) -> pd.DataFrame:
+                    verifier=None, verify_threshold: float | None = None, queries=None,
+                    query_k: int = QUERY_K, sure: float | None = None, margin: float | None = None) -> pd.DataFrame:
     """Duplicate groups (near by cosine ≥ threshold, or verified copies; exact by equal hash) and kNN outlier scores.
 
     Without ``verifier`` pairs at cosine ≥ ``threshold`` (default 0.99) link into connected components. With
-    ``verifier(rows, cols) -> similarities in [0, 1]`` the k-nearest-neighbour pairs at cosine ≥ ``threshold``
-    (default 0.5, a loose candidate cut) are verified, those ≥ ``verify_threshold`` kept, and grouped as stars
-    around a representative (sda2.analysis.copy_groups): no chains of look-alikes.
+    ``verifier(rows, cols) -> similarities in [0, 1]`` the nearest-neighbour pairs (the first 5 of k) at cosine ≥ ``threshold``
+    (default 0.5, a loose candidate cut) are verified; a pair is a copy at similarity ≥ ``sure`` (0.92), or ≥
+    ``verify_threshold`` (0.8) and ``margin`` (0.1) above both images' next-best candidate (a ratio test:
+    sda2.analysis.copy_groups.distinct_matches); copies are grouped as stars around a representative: no chains
+    of look-alikes. ``queries`` (verified path
+    only): extra n x d query matrices (e.g. :func:`edited_queries`), each adding its ``query_k`` nearest rows as
+    candidates, so an edited copy whose original is not among its own k nearest is still checked.
     """
     if threshold is None:
         threshold = DEFAULT_THRESHOLD if verifier is None else CANDIDATE_THRESHOLD
@@ -125,7 +136,10 @@ def find_duplicates(embeddings=None, threshold: float | None = None, *, k: int =
         return verified_duplicates(embeddings, threshold, k=k, hashes=hashes, splits=splits, priority=priority,
                                    outlier_fraction=outlier_fraction, method=method, exact_limit=exact_limit,
                                    nprobe=nprobe, progress=progress, verifier=verifier,
-                                   verify_threshold=verify_threshold)
+                                   verify_threshold=verify_threshold, queries=queries, query_k=query_k,
+                                   sure=sure, margin=margin)
+    if queries is not None:
+        raise ValueError("queries (extra edited query fingerprints) need a verifier: pass verifier= as well.")
     if embeddings is None and hashes is None:
         raise ValueError("Nothing to compare: pass embeddings (near duplicates) and/or hashes (exact copies).")
     X = None if embeddings is None else _normalised(embeddings)
@@ -229,6 +243,53 @@ def duplicate_groups(frame: pd.DataFrame, splits=None) -> pd.DataFrame:
                                        "all_exact", "crosses_split", "splits"])
 
 
+def edited_queries(X, size: int):
+    """Each row of X (a size x size image fingerprint) as the edits a copy goes through would move it.
+
+    Rotations by +-6 degrees, scales by 0.9 / 0.95 / 1.05 / 1.11, both together, a blur (sigma 1 pixel) and
+    shifts of 1.5 pixels in eight directions: searching these finds the original of an edited copy that the
+    fingerprint itself does not place among its nearest neighbours (look-alikes sit closer). A generator of
+    n x size² matrices (one at a time: 19 of them would not fit in memory at scale).
+    """
+    import cv2
+
+    images = np.asarray(X, dtype=np.float32).reshape(-1, size, size)
+    c = (size - 1) / 2
+    warps = [cv2.getRotationMatrix2D((c, c), angle, scale) for angle, scale in QUERY_WARPS]
+    warps += [np.float32([[1, 0, dx], [0, 1, dy]]) for dx, dy in QUERY_SHIFTS]
+    for m in warps:
+        yield np.stack([cv2.warpAffine(a, np.float32(m), (size, size), flags=cv2.INTER_LINEAR,
+                                       borderMode=cv2.BORDER_REPLICATE) for a in images]).reshape(len(images), -1)
+    yield np.stack([cv2.GaussianBlur(a, (0, 0), 1.0) for a in images]).reshape(len(images), -1)
+
+
+def query_pairs(X: np.ndarray, queries, k: int, threshold: float, method: str, exact_limit: int, nprobe: int,
+                progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (row, its k nearest rows of X other than itself, cosine ≥ threshold) for each extra query matrix."""
+    if len(X) < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    index = _index(X, method, exact_limit, nprobe)
+    n, kk = len(X), int(min(k + 1, len(X)))
+    rows, cols = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    total = len(queries) if hasattr(queries, "__len__") else len(QUERY_WARPS) + len(QUERY_SHIFTS) + 1
+    for Q in tqdm(queries, desc="edited queries", unit="query set", total=total, disable=not progress):
+        Q = np.ascontiguousarray(np.asarray(Q, dtype=np.float32))
+        if Q.shape != X.shape:
+            raise ValueError(f"Each extra query set must have one row per sample ({X.shape}); got {Q.shape}.")
+        Q = Q - Q.mean(axis=1, keepdims=True) if QUERY_CENTRED else Q.copy()
+        faiss.normalize_L2(Q)
+        for start in range(0, n, BATCH):
+            s, i = index.search(Q[start:start + BATCH], kk)
+            own = np.arange(start, min(start + BATCH, n))[:, None]
+            s = np.where(i == own, -np.inf, s)
+            order = np.argsort(-s, axis=1, kind="stable")[:, :k]
+            s, i = np.take_along_axis(s, order, axis=1), np.take_along_axis(i, order, axis=1)
+            close = (s >= threshold) & (i >= 0)
+            rows.append(np.repeat(own[:, 0], close.sum(axis=1)))
+            cols.append(i[close])
+    return np.concatenate(rows), np.concatenate(cols)
+
+
 def candidate_pairs(sims: np.ndarray, idx: np.ndarray, threshold: float, skip=None) -> tuple[np.ndarray, np.ndarray]:
     """Unordered nearest-neighbour pairs (i < j, each once) at cosine ≥ threshold, leaving out ``skip`` rows."""
     close = (sims >= threshold) & (idx >= 0)
@@ -244,12 +305,13 @@ def candidate_pairs(sims: np.ndarray, idx: np.ndarray, threshold: float, skip=No
 
 def verified_duplicates(embeddings, threshold: float, *, k: int, hashes, splits, priority, outlier_fraction: float,
                         method: str, exact_limit: int, nprobe: int, progress: bool, verifier,
-                        verify_threshold: float | None) -> pd.DataFrame:
+                        verify_threshold: float | None, queries=None, query_k: int = QUERY_K,
+                        sure: float | None = None, margin: float | None = None) -> pd.DataFrame:
     """find_duplicates with candidate pairs verified by ``verifier`` and grouped as stars (no chaining)."""
-    from sda2.analysis.copy_check import THRESHOLD
-    from sda2.analysis.copy_groups import identical_classes, star_groups
+    from sda2.analysis.copy_groups import LOWEST, MARGIN, SURE, distinct_matches, identical_classes, star_groups
 
-    verify_threshold = THRESHOLD if verify_threshold is None else verify_threshold
+    verify_threshold = LOWEST if verify_threshold is None else verify_threshold
+    sure, margin = SURE if sure is None else sure, MARGIN if margin is None else margin
     if embeddings is None:
         raise ValueError("Verification needs candidate pairs: pass embeddings (e.g. image fingerprints) with verifier.")
     if not 0 < threshold <= 1 or not 0 < verify_threshold <= 1:
@@ -264,13 +326,22 @@ def verified_duplicates(embeddings, threshold: float, *, k: int, hashes, splits,
     sims, idx = _search(X, k, method, exact_limit, nprobe, progress)
     zero = _zero_rows(X)
     node = identical_classes(n, hashes, zero)
-    rows, cols = candidate_pairs(sims, idx, threshold, skip=zero)
+    rows, cols = candidate_pairs(sims[:, :CANDIDATE_K], idx[:, :CANDIDATE_K], threshold, skip=zero)
+    if queries is not None:
+        extra_rows, extra_cols = query_pairs(X, queries, _check_k(query_k), threshold, method, exact_limit, nprobe,
+                                             progress)
+        extra = ~zero[extra_rows] & ~zero[extra_cols]
+        pairs = np.stack([np.r_[rows, np.minimum(extra_rows, extra_cols)[extra]],
+                          np.r_[cols, np.maximum(extra_rows, extra_cols)[extra]]], axis=1)
+        pairs = np.unique(pairs, axis=0) if len(pairs) else pairs.reshape(0, 2)
+        rows, cols = pairs[:, 0], pairs[:, 1]
     distinct = node[rows] != node[cols]  # identical content needs no check
     rows, cols = rows[distinct], cols[distinct]
     similarity = np.asarray(verifier(rows, cols), dtype=np.float64) if len(rows) else np.zeros(0)
     if similarity.shape != rows.shape:
         raise ValueError(f"The verifier returned {similarity.shape} similarities for {len(rows):,} pairs.")
-    ok = similarity >= verify_threshold
+    ok = distinct_matches(rows, cols, similarity, n, identical=node, lowest=verify_threshold, sure=sure,
+                          margin=margin)
     stars = star_groups(n, rows[ok], cols[ok], similarity[ok], identical=node, priority=priority)
     group = stars["duplicate_group"].to_numpy()
     frame = pd.DataFrame({
@@ -286,6 +357,7 @@ def verified_duplicates(embeddings, threshold: float, *, k: int, hashes, splits,
     frame["is_outlier"] = top_fraction(scores, outlier_fraction)
     frame.attrs.update(threshold=threshold, k=k, groups=int(group.max() + 1) if len(group) else 0,
                        duplicates=int(frame.is_duplicate.sum()), zero_embeddings=int(zero.sum()), verified=True,
-                       verify_threshold=verify_threshold, candidate_pairs=len(rows), verified_pairs=int(ok.sum()),
+                       verify_threshold=verify_threshold, sure=sure, margin=margin, candidate_pairs=len(rows),
+                       verified_pairs=int(ok.sum()),
                        grouping="star around the representative")
     return frame

@@ -10,10 +10,10 @@ from PIL import Image
 
 from sda2 import runs, store
 from sda2.analysis import copy_check
-from sda2.analysis.copy_groups import identical_classes, star_groups
-from sda2.analysis.duplicates import find_duplicates
+from sda2.analysis.copy_groups import LOWEST, SURE, distinct_matches, identical_classes, star_groups
+from sda2.analysis.duplicates import edited_queries, find_duplicates, nearest_neighbors, query_pairs
 from sda2.analysis.image_edits import EDITS
-from sda2.compute.duplicates import detect_duplicates
+from sda2.compute.duplicates import FINGERPRINT_SIZE, FINGERPRINT_TRIM, detect_duplicates, image_fingerprint
 from sda2.ingest.base import Record
 from sda2.ingest.mnist import read_idx
 from sda2.ingest.writer import write_dataset
@@ -140,7 +140,7 @@ def test_detect_duplicates_finds_crops_and_rotations(mnist, tmp_path, dataset_na
     for copy, source in injected.items():
         assert group[copy] >= 0 and group[copy] == group[source], f"copy {copy} of digit {source} not found"
         assert frame["is_duplicate"].iloc[copy] and not frame["is_duplicate"].iloc[source]
-        assert copy_check.THRESHOLD <= frame["duplicate_similarity"].iloc[copy] <= 1
+        assert LOWEST <= frame["duplicate_similarity"].iloc[copy] <= 1
     false = frame[frame["is_duplicate"]].index.difference(frame.index[list(injected)])
     assert len(false) <= 1, f"{len(false)} originals flagged as copies of other originals"
     sizes = frame.loc[frame.duplicate_group >= 0].groupby("duplicate_group").size()
@@ -156,3 +156,43 @@ def test_two_identical_files_joined_to_a_third_look_alike_are_still_exact():
     out = star_groups(3, [0, 0], [1, 2], [0.95, 0.95], identical=[0, 1, 1], priority=[2.0, 1.0, 0.0])
     assert out["duplicate_group"].tolist() == [0, 0, 0] and out["representative"].tolist() == [0, 0, 0]
     assert out["is_identical"].tolist() == [False, False, True]
+
+
+def test_edited_queries_find_the_original_of_rotated_and_scaled_copies(mnist, tmp_path):
+    """Real 1s and 7s: the copy's original is not among its plain nearest neighbours, but an edited query finds it."""
+    images, labels = mnist
+    rows = np.flatnonzero(np.isin(labels, (1, 7)))[:400]  # look-alikes crowd the plain neighbour lists
+    rng = np.random.default_rng(4)
+    sources = rows[:60]
+    kinds = [("rotate_6", "rotate_6_scale_5", "crop_90", "shift_2px")[i % 4] for i in range(len(sources))]
+    pictures = [images[i] for i in rows] + [EDITS[k](images[s], rng) for s, k in zip(sources, kinds)]
+    paths = []
+    for n, picture in enumerate(pictures):
+        paths.append(tmp_path / f"{n}.png")
+        Image.fromarray(picture).save(paths[-1])
+    X = np.stack([image_fingerprint(str(p), trim=FINGERPRINT_TRIM) for p in paths])
+    copies = np.arange(len(rows), len(pictures))
+    source_row = np.arange(len(sources))  # sources are the first rows
+    _, idx = nearest_neighbors(X, k=2)
+    plain = {(c, s) for c, s in zip(copies, source_row) if s in idx[c] or c in idx[s]}
+    r, c = query_pairs(X / np.linalg.norm(X, axis=1, keepdims=True), edited_queries(X, FINGERPRINT_SIZE), 1, 0.5,
+                       "exact", 50_000, 4)
+    edited = set(zip(r.tolist(), c.tolist())) | set(zip(c.tolist(), r.tolist()))
+    found = {(cp, s) for cp, s in zip(copies, source_row) if (cp, s) in edited or (cp, s) in plain}
+    assert len(plain) < len(found), "the edited queries found no original that the plain search missed"
+    assert len(found) >= 0.95 * len(copies), f"only {len(found)} of {len(copies)} originals found"
+    assert len(r) <= 19 * len(X)  # one neighbour per edited query set (18 warps + a blur)
+
+
+def test_distinct_matches_is_a_ratio_test():
+    # 0-1: a copy standing out (0.8, next best 0.5); 2-3: look-alikes among others as close (0.85 vs 0.84);
+    # 4-5: sure (0.95) although 4 also resembles 6; 7-8: too low
+    rows = [0, 0, 2, 2, 3, 4, 4, 7]
+    cols = [1, 9, 3, 10, 11, 5, 6, 8]
+    sims = [0.8, 0.5, 0.85, 0.84, 0.8, 0.95, 0.9, 0.65]
+    ok = distinct_matches(rows, cols, sims, 12)
+    assert ok.tolist() == [True, False, False, False, False, True, False, False]
+    assert SURE > LOWEST
+    # identical samples are one image: a second byte-copy of 1 (row 9) is no runner-up of its own content
+    ok = distinct_matches([0, 0], [1, 9], [0.8, 0.8], 12, identical=[0, 1, 2, 3, 4, 5, 6, 7, 8, 1, 10, 11])
+    assert ok.tolist() == [True, True]

@@ -10,8 +10,8 @@ from PIL import Image
 
 import fiftyone as fo
 from sda2 import arrays, runs, store
-from sda2.analysis import copy_check
-from sda2.compute.duplicates import FINGERPRINT_SIZE, detect_duplicates, read_duplicate_groups
+from sda2.analysis.copy_groups import LOWEST
+from sda2.compute.duplicates import FINGERPRINT_KEY, PLAIN_KEY, detect_duplicates, read_duplicate_groups
 from tests.conftest import private_copy
 
 
@@ -49,7 +49,7 @@ def test_fields_written_and_leaks_reported(leaky_digits):
         assert stored["crosses_split"][copy] and stored["crosses_split"][source]
         assert stored["is_exact_duplicate"][copy] == (kind == "exact")
     assert stored["duplicate_similarity"][pairs["exact"][1]] == 1.0
-    assert stored["duplicate_similarity"][pairs["bright"][1]] >= copy_check.THRESHOLD  # verified on the images
+    assert stored["duplicate_similarity"][pairs["bright"][1]] >= LOWEST  # verified on the images
     singles = [i for i, g in stored["duplicate_group"].items() if g == -1]
     assert all(stored["duplicate_similarity"][i] is None for i in singles)
     assert 0 < sum(ds.values("is_outlier")) <= 0.02 * len(ds)
@@ -58,12 +58,13 @@ def test_fields_written_and_leaks_reported(leaky_digits):
     assert {pairs["exact"][1], pairs["bright"][1]} <= {m for members in leaks["members"] for m in members}
     assert all(s == ["test", "train"] for s in leaks["splits"])
     assert runs.run_record(ds, "sda2_duplicates")["summary"]["embeddings"] == "fingerprints"
+    assert arrays.exists(ds, FINGERPRINT_KEY)  # the verified path searches border-trimmed fingerprints
 
 
 def test_fingerprints_are_cached_and_reused(leaky_digits):
     ds, _ = leaky_digits
     detect_duplicates(ds, progress=False, write=False, verify=False)  # the cache, not the verifier, is tested here
-    key = f"fingerprints_{FINGERPRINT_SIZE}"
+    key = PLAIN_KEY  # verify=False: the untrimmed fingerprints
     ids, cached = arrays.load(ds.name, key)
     assert len(ids) == len(ds) and np.isfinite(cached).all()
     marker = np.array(cached)
