@@ -1,0 +1,48 @@
+"""Progress you can see, in a real browser: computing pixel embeddings and the UMAP map of all 1,797 digits
+(several seconds) shows a moving progress bar with counts and time left, then the map and how long it took."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import tests.browser.conftest as harness
+from sda2 import store
+from tests.conftest import private_copy
+
+pytestmark = pytest.mark.browser
+
+NAME = "t_browser_progress"
+
+
+def test_a_long_job_shows_a_moving_bar_with_counts_and_time_left(browser, app_url, digits, artifacts):
+    if NAME in store.list_datasets():
+        store.delete_dataset(NAME)
+    ds = private_copy(digits, NAME)
+    try:
+        context, page = harness.open_app_as(browser, app_url, NAME, len(ds), "progress-watcher", "Embedding map")
+        page.get_by_role("heading", name="Embedding map").wait_for()
+        page.locator(".st-key-map_compute button").click()
+        seen = []
+        bar = page.get_by_test_id("stProgress")
+        bar.first.wait_for()
+        while not page.locator(".js-plotly-plot").count():  # sample the bar until the map is drawn
+            texts = bar.all_inner_texts()
+            if texts and (not seen or texts[-1] != seen[-1]):
+                seen.append(texts[-1])
+                if len(seen) == 2:
+                    page.screenshot(path=str(artifacts / "progress_during_map.png"), full_page=True)
+            page.wait_for_timeout(100)
+        page.wait_for_timeout(500)
+        note = page.get_by_text(re.compile(r"^Pixel embeddings of 1,797 images took [\d.]+ s"))
+        note.wait_for()
+        page.screenshot(path=str(artifacts / "progress_after_map.png"), full_page=True)
+        note_text = note.inner_text()
+        context.close()
+        assert len(set(seen)) >= 3, seen  # the bar moved: several different states were on screen
+        assert any(re.search(r"\d[\d,]* of [\d,]+", t) for t in seen), seen  # counts
+        assert any(re.search(r"about \d+ (s|min) left", t) for t in seen), seen  # time left
+        assert "the map took" in note_text
+    finally:
+        store.delete_dataset(NAME)
