@@ -92,6 +92,11 @@ def consensus_section(records: pd.DataFrame, key: str = "consensus", dataset=Non
     counts = answers.groupby("worker").size()
     st.plotly_chart(accuracy_figure(result, counts), key=f"{key}_accuracy")
     st.subheader("Plan for a target accuracy")
+    st.caption("How far to trust a plan: it simulates labelers of the measured accuracies whose errors are "
+               "independent. Real crowds' errors coincide on hard items, so plans without review come out "
+               "optimistic: replayed on CIFAR-10N's real answers, 3 answers per item were predicted at 95.4 % and "
+               "delivered 91.2 %, while the plan with review was predicted at 99.0 % and delivered 99.0 %. Prefer "
+               "plans that review the least certain items, and check a sample against gold.")
     cols = st.columns(4)
     target = cols[0].number_input("Target accuracy (%)", 80.0, 99.9, 99.0, 0.1, key=f"{key}_target") / 100
     honeypots = cols[1].number_input("Honeypot rate (%)", 0.0, 50.0, 5.0, 1.0, key=f"{key}_honeypots") / 100
