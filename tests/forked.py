@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -90,6 +91,7 @@ while open_ or running:
         reply.write(json.dumps({"pid": pid, "returncode": os.waitstatus_to_exitcode(status)}) + "\n")
 '''
 
+_lock = threading.RLock()  # tests may call from several threads: one reads the parent's replies at a time
 _server: subprocess.Popen | None = None
 _pending = b""
 _started: dict[int, int] = {}  # request id -> child pid
@@ -155,27 +157,36 @@ class Forked:
         _next_id += 1
         req.update(id=_next_id, env=dict(os.environ if env is None else env), cwd=str(cwd or os.getcwd()),
                    stdin=str(stdin), stdout=str(self._out), stderr=str(self._err))
-        server = _warm_parent()
-        server.stdin.write((json.dumps(req) + "\n").encode())
-        server.stdin.flush()
-        while req["id"] not in _started:
-            if not _read_replies(120):
-                raise RuntimeError("the warm test parent did not fork within 120 s")
-        self.pid = _started.pop(req["id"])
+        with _lock:
+            server = _warm_parent()
+            server.stdin.write((json.dumps(req) + "\n").encode())
+            server.stdin.flush()
+        deadline = time.monotonic() + 120
+        while True:
+            with _lock:
+                if req["id"] in _started:
+                    self.pid = _started.pop(req["id"])
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the warm test parent did not fork within 120 s")
+                _read_replies(0.05)
 
     def wait(self, timeout: float | None = None) -> int:
         """The child's return code (-9 when killed by SIGKILL); TimeoutExpired after ``timeout`` seconds."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        while self.pid not in _finished:
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                raise subprocess.TimeoutExpired(self.argv, timeout)
-            _read_replies(left)
-        return _finished[self.pid]
+        while True:
+            with _lock:
+                if self.pid in _finished:
+                    return _finished[self.pid]
+                if deadline is not None and time.monotonic() > deadline:
+                    raise subprocess.TimeoutExpired(self.argv, timeout)
+                _read_replies(0.05)
 
     def kill(self) -> None:
         """SIGKILL the child (nothing happens when it has already ended)."""
-        if self.pid not in _finished:
+        with _lock:
+            ended = self.pid in _finished
+        if not ended:
             try:
                 os.kill(self.pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -192,7 +203,8 @@ class Forked:
                                             self._err.read_text(errors="replace")) from None
         done = subprocess.CompletedProcess(self.argv, code, self._out.read_text(errors="replace"),
                                            self._err.read_text(errors="replace"))
-        _finished.pop(self.pid, None)
+        with _lock:
+            _finished.pop(self.pid, None)
         self._tmp.cleanup()
         return done
 
