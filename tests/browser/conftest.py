@@ -49,9 +49,13 @@ class AppServer:
         pytest.fail(f"streamlit did not answer on {self.url} within 60 s; see {log_path}")
 
     def stop(self) -> None:
-        """Stop the server and close its log."""
+        """Stop the server (SIGKILL when it has not ended 30 s after SIGTERM) and close its log."""
         self._proc.terminate()
-        self._proc.wait(10)
+        try:
+            self._proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait(30)
         self._log.close()
 
 

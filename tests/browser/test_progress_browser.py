@@ -23,17 +23,19 @@ def test_a_long_job_shows_a_moving_bar_with_counts_and_time_left(browser, app_ur
     try:
         context, page = harness.open_app_as(browser, app_url, NAME, len(ds), "progress-watcher", "Embedding map")
         page.get_by_role("heading", name="Embedding map").wait_for()
+        page.evaluate("""() => {  // every text a progress bar shows, in order, as the browser draws it
+            window.progressTexts = [];
+            const record = () => document.querySelectorAll('[data-testid=stProgress]').forEach(bar => {
+                if (!window.progressTexts.includes(bar.innerText)) window.progressTexts.push(bar.innerText);
+            });
+            new MutationObserver(record).observe(document.body, {subtree: true, childList: true,
+                                                                 characterData: true, attributes: true});
+        }""")
         page.locator(".st-key-map_compute button").click()
-        seen = []
-        bar = page.get_by_test_id("stProgress")
-        bar.first.wait_for()
-        while not page.locator(".js-plotly-plot").count():  # sample the bar until the map is drawn
-            texts = bar.all_inner_texts()
-            if texts and (not seen or texts[-1] != seen[-1]):
-                seen.append(texts[-1])
-                if len(seen) == 2:
-                    page.screenshot(path=str(artifacts / "progress_during_map.png"), full_page=True)
-            page.wait_for_timeout(100)
+        page.get_by_test_id("stProgress").first.wait_for()
+        page.screenshot(path=str(artifacts / "progress_during_map.png"), full_page=True)
+        page.locator(".js-plotly-plot").first.wait_for()
+        seen = page.evaluate("window.progressTexts")
         page.wait_for_timeout(500)
         note = page.get_by_text(re.compile(r"^Pixel embeddings of 1,797 images took [\d.]+ s"))
         note.wait_for()

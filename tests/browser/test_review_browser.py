@@ -80,6 +80,7 @@ def test_qualification_honeypots_and_a_rejection_fixed(browser, app_url, team, a
         while len(screens) < 2:
             sid = _current(page)
             kind = "honeypot" if sid in ids[5:] else "item"
+            harness.wait_idle(page)  # no stale copy of the last run's elements in the text compared below
             text = page.get_by_test_id("stMain").inner_text()
             screens.setdefault(kind, (text.lower().count("gold"), text.lower().count("honeypot"),
                                       page.locator(".st-key-label_classes button").count()))
