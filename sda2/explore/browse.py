@@ -105,17 +105,6 @@ def _check_numeric(collection, path: str) -> None:
                          f"Fix: use one of {', '.join(numeric) or '(none: the dataset has no numeric fields)'}.")
 
 
-def _ensure_index(dataset: fo.Dataset, path: str, with_id: bool = False) -> None:
-    """Index ``path`` (with the sample id for sorting) the first time it is filtered or sorted on.
-
-    Like the FiftyOne App's indexes: counts, filters and any page of a sort then read only what they need.
-    """
-    spec = [(path, 1), ("id", 1)] if with_id else path
-    name = f"{path}_1__id_1" if with_id else path
-    if name not in dataset.list_indexes():
-        dataset.create_index(spec)
-
-
 @store.dataset_or_name
 def filter_samples(dataset, label_field: str = "ground_truth", prediction_field: str | None = None, *,
                    labels: Iterable[str] | None = None, predictions: Iterable[str] | None = None,
@@ -132,26 +121,26 @@ def filter_samples(dataset, label_field: str = "ground_truth", prediction_field:
     gt = _label_paths(view, label_field)
     root = view._dataset
     if labels:
-        _ensure_index(root, gt["label"])
+        store.ensure_index(root, gt["label"])
         view = view.match({gt["label"]: {"$in": [str(v) for v in labels]}})  # a query, so the index serves it
     if prediction_field:
         pred = _label_paths(view, prediction_field)
         if predictions:
-            _ensure_index(root, pred["label"])
+            store.ensure_index(root, pred["label"])
             view = view.match({pred["label"]: {"$in": [str(v) for v in predictions]}})
         if correct is not None:
             view = view.match(_correct_expr(gt, pred) if correct else _wrong_expr(gt, pred))
     elif predictions or correct is not None:
         raise ValueError("Filtering by prediction needs a prediction field. Fix: pass prediction_field=…")
     if tags:
-        _ensure_index(root, "tags")
+        store.ensure_index(root, "tags")
         view = view.match_tags(list(tags))
     if split:
-        _ensure_index(root, "split")
+        store.ensure_index(root, "split")
         view = view.match({"split": split})
     for path, (low, high) in (ranges or {}).items():
         _check_numeric(view, path)
-        _ensure_index(root, path, with_id=True)
+        store.ensure_index(root, path, with_id=True)
         bounds = {op: float(v) for op, v in (("$gte", low), ("$lte", high)) if v is not None}
         if bounds:
             view = view.match({path: bounds})
@@ -168,7 +157,7 @@ def sort_samples(view, sort_by: str | None = None, descending: bool = False):
     if not sort_by:
         return view.sort_by([("id", order)])
     _check_numeric(view, sort_by)
-    _ensure_index(view._dataset, sort_by, with_id=True)
+    store.ensure_index(view._dataset, sort_by, with_id=True)
     return view.sort_by([(sort_by, order), ("id", order)])
 
 
@@ -260,10 +249,8 @@ def field_range(dataset, path: str) -> tuple[float, float] | None:
 def sample_tags(dataset) -> list[str]:
     """The sample tags used in ``dataset``, sorted."""
     collection = store.as_dataset(dataset)
-    _ensure_index(collection._dataset, "tags")
-    if isinstance(collection, fo.Dataset):  # the index answers at once (FiftyOne's distinct reads every sample)
-        return sorted(t for t in collection._sample_collection.distinct("tags") if t is not None)
-    return sorted(collection.distinct("tags"))
+    store.ensure_index(collection._dataset, "tags")  # also serves match_tags on a view
+    return store.distinct_values(collection, "tags")
 
 
 @store.dataset_or_name

@@ -399,23 +399,17 @@ def _insert(dataset: fo.Dataset, good, kind: str, classes: list[str] | None, med
         info[store.OWNED_MEDIA] = owned + [m for m in media if m not in owned]
     dataset.info = info
     dataset.save()
-    index_filter_fields(dataset, kind)
+    index_filter_fields(dataset)
     faults.point("writer.insert.done")
     if entry is not None:
         recovery.end_append(entry)
 
 
-FILTER_PATHS = {"classification": "ground_truth.label", "multilabel": "ground_truth.classifications.label",
-                "detection": "ground_truth.detections.label"}
-
-
-def index_filter_fields(dataset: fo.Dataset, kind: str) -> None:
+def index_filter_fields(dataset: fo.Dataset) -> None:
     """Index the label classes, tags and splits at import: the sidebar, the Samples filters and their choices read
     them through the index, so a 1M-sample dataset's first filter does not wait for one to be built (~10 s)."""
-    existing = set(dataset.list_indexes())
-    for path in (FILTER_PATHS.get(kind), "tags", "split"):
-        if path and path not in existing:
-            dataset.create_index(path)
+    for path in (store.label_path(dataset, "ground_truth"), "tags", "split"):
+        store.ensure_index(dataset, path)
 
 
 def write_dataset(name: str, records: Iterable[Record], kind: str, mode: Mode = "error",
