@@ -47,6 +47,7 @@ from scipy.optimize import nnls  # noqa: E402
 from sklearn.decomposition import PCA  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.model_selection import StratifiedKFold  # noqa: E402
+from statsmodels.stats.proportion import proportion_confint  # noqa: E402
 
 from sda2.analysis import reliability  # noqa: E402
 from sda2.analysis.consensus import aggregate_answers  # noqa: E402
@@ -151,10 +152,9 @@ def oof_prior(X: np.ndarray, y: np.ndarray, classes: list, folds: int = 5) -> np
     return out
 
 
-def wilson_upper(k: np.ndarray, n: np.ndarray, z: float = 1.96) -> np.ndarray:
-    """Upper bound of the Wilson 95 % interval of k right out of n."""
-    p = k / n
-    return (p + z * z / (2 * n) + z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))) / (1 + z * z / n)
+def wilson_upper(k: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Upper bound of the Wilson 95 % interval of k right out of n (statsmodels, as sda2's pause rule uses)."""
+    return proportion_confint(k, n, alpha=0.05, method="wilson")[1]
 
 
 def honeypots(answers: pd.DataFrame, clean: pd.Series, true_acc: pd.Series, gold_items: pd.Index) -> dict:

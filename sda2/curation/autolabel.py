@@ -19,10 +19,10 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 from bson import ObjectId
-from statsmodels.stats.proportion import proportion_confint
 
 from sda2 import store
 from sda2.curation import annotations, audit, edits, queue as lq, saved_thresholds
+from sda2.analysis.calibration import wilson_interval
 from sda2.curation.kinds import tag_field
 
 TAG = "auto_label"
@@ -57,10 +57,7 @@ def load_thresholds(dataset) -> dict[str, float]:
 
 
 def _wilson(correct: int, total: int) -> tuple[float, float]:
-    if total == 0:
-        return float("nan"), float("nan")
-    low, high = proportion_confint(correct, total, alpha=0.05, method="wilson")
-    return float(low), float(high)
+    return (float("nan"), float("nan")) if total == 0 else wilson_interval(correct, total)
 
 
 def _candidates(dataset, pred_field: str, gt_field: str, thresholds: dict | None) -> tuple[pd.DataFrame, dict]:
