@@ -259,24 +259,25 @@ def _now(now: datetime | None) -> datetime:
 
 def _refuse_if_locked(key: str, now: datetime) -> None:
     """Raise AccountLocked (and count the refusal) while ``key``'s password sign-in is locked."""
-    record = sign_ins().find_one({"key": key, "locked_until": {"$gt": now}}, {"locked_until": 1})
-    if record is None:
-        return
-    sign_ins().update_one({"_id": record["_id"]}, {"$inc": {"refused_while_locked": 1},
-                                                   "$set": {"last_refused_at": now}})
-    raise AccountLocked(_utc(record["locked_until"]))
+    record = sign_ins().find_one_and_update({"key": key, "locked_until": {"$gt": now}},
+                                            {"$inc": {"refused_while_locked": 1}, "$set": {"last_refused_at": now}},
+                                            projection={"locked_until": 1})
+    if record is not None:
+        raise AccountLocked(_utc(record["locked_until"]))
 
 
 def _count_failure(key: str, typed: str, now: datetime) -> None:
     """Count one failed password sign-in for ``key`` atomically; lock it when that makes too many in a row."""
     update = {"$inc": {"failures": 1, "total_failures": 1}, "$set": {"name": typed, "last_failure_at": now},
               "$setOnInsert": {"first_failure_at": now, "refused_while_locked": 0}}
-    try:
-        record = sign_ins().find_one_and_update({"key": key}, update, upsert=True, projection={"failures": 1},
-                                                return_document=ReturnDocument.AFTER)
-    except DuplicateKeyError:  # another process inserted the first record a moment ago: now it is an update
-        record = sign_ins().find_one_and_update({"key": key}, update, upsert=True, projection={"failures": 1},
-                                                return_document=ReturnDocument.AFTER)
+    for attempt in (1, 2):
+        try:
+            record = sign_ins().find_one_and_update({"key": key}, update, upsert=True, projection={"failures": 1},
+                                                    return_document=ReturnDocument.AFTER)
+            break
+        except DuplicateKeyError:  # another process inserted the first record a moment ago: now it is an update
+            if attempt == 2:
+                raise
     duration = lock_duration(record["failures"])
     if duration:
         sign_ins().update_one({"_id": record["_id"]}, {"$max": {"locked_until": now + duration},
