@@ -227,6 +227,7 @@ def run(argv: list[str], env: dict | None = None, timeout: float = 300, cwd=None
         input: str | None = None) -> subprocess.CompletedProcess:
     """``subprocess.run(argv, env=env, input=input, capture_output=True, text=True, timeout=timeout)``, forked."""
     argv = [str(a) for a in argv]
-    if _request(argv) is None:
+    req = _request(argv)
+    if req is None:
         return subprocess.run(argv, env=env, input=input, capture_output=True, text=True, timeout=timeout, cwd=cwd)
-    return start(argv, env, cwd, input).result(timeout)
+    return Forked(argv, req, env, cwd, input).result(timeout)

@@ -167,6 +167,12 @@ def _excluded(dataset, key: str, ids: list[str], missing: np.ndarray) -> list[di
             for i in np.flatnonzero(missing)]
 
 
+
+def _codes(truth: list, classes: list[str]) -> np.ndarray:
+    """Each label's column in ``classes`` (-1 for unlabeled)."""
+    index = {c: j for j, c in enumerate(classes)}
+    return np.array([index[t] if t is not None else -1 for t in truth], dtype=np.int64)
+
 def compute_predictions(dataset_or_name, embeddings_key: str | None = None, folds: int | None = None,
                         gt_field: str = "ground_truth", pred_field: str = "predictions", classifier=None,
                         compute_missing: bool = True, seed: int = 0, calibrate: bool = True, model: str | None = None,
@@ -237,15 +243,12 @@ def compute_predictions(dataset_or_name, embeddings_key: str | None = None, fold
             proba = fused_proba(tuned, ids, X, truth, classes, folds, seed)
         elif chosen == "frozen_knn":
             frozen, classes = out_of_fold_proba(X, truth, classes, folds=folds, classifier=classifier, seed=seed)
-            index = {c: j for j, c in enumerate(classes)}
-            proba = frozen_knn_proba(frozen, X, [index[t] if t is not None else -1 for t in truth], len(classes))
+            proba = frozen_knn_proba(frozen, X, _codes(truth, classes), len(classes))
         else:
             proba, classes = (tuned.proba, tuned.classes) if tuned else \
                 out_of_fold_proba(X, truth, classes, folds=folds, classifier=classifier, seed=seed)
         if calibrate:
-            index = {c: j for j, c in enumerate(classes)}
-            codes = np.array([index[t] if t is not None else -1 for t in truth], dtype=np.int64)
-            proba, found = calibrate_out_of_fold(proba, codes, classes, seed=seed)
+            proba, found = calibrate_out_of_fold(proba, _codes(truth, classes), classes, seed=seed)
             calibration = found.as_dict()
     else:
         Y = np.array([[c in set(t) for c in classes] for t in truth], dtype=int)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import inspect
 
 import numpy as np
 import plotly.graph_objects as go
@@ -192,8 +191,8 @@ def detection_empty_state(dataset, what: str, module: str, function: str, fields
             return
         bar = ProgressBar(f"find {what}", len(dataset), unit="samples",
                           start_text=f"Finding {what} in {len(dataset):,} samples…")
-        try:  # a detector that takes ``progress`` moves the bar itself (reading, scoring, writing)
-            run(dataset, **options, **({"progress": bar} if "progress" in inspect.signature(run).parameters else {}))
+        try:  # the detector moves the bar itself (reading, scoring, writing)
+            run(dataset, **options, progress=bar)
         except (ValueError, KeyError) as exc:
             st.error(md(f"Could not find {what}: {exc}"))
             return
