@@ -77,12 +77,12 @@ def nearest_neighbors(embeddings, k: int = 10, method: str = "auto", exact_limit
 
 
 def _search(X: np.ndarray, k: int, method: str, exact_limit: int, nprobe: int,
-            progress: bool) -> tuple[np.ndarray, np.ndarray]:
+            progress: bool, index=None) -> tuple[np.ndarray, np.ndarray]:
     n = len(X)
     k = int(min(k, n - 1))
     if k < 1:
         return np.zeros((n, 0), dtype=np.float32), np.zeros((n, 0), dtype=np.int64)
-    index = _index(X, method, exact_limit, nprobe)
+    index = _index(X, method, exact_limit, nprobe) if index is None else index
     sims = np.empty((n, k), dtype=np.float32)
     idx = np.empty((n, k), dtype=np.int64)
     for start in tqdm(range(0, n, BATCH), desc="nearest neighbours", unit="batch", disable=not progress):
@@ -264,11 +264,12 @@ def edited_queries(X, size: int):
 
 
 def query_pairs(X: np.ndarray, queries, k: int, threshold: float, method: str, exact_limit: int, nprobe: int,
-                progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (row, its k nearest rows of X other than itself, cosine ≥ threshold) for each extra query matrix."""
+                progress: bool = False, index=None) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (row, its k nearest rows of X other than itself, cosine ≥ threshold) for each extra query matrix
+    (``index``: the search index of X when already built)."""
     if len(X) < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    index = _index(X, method, exact_limit, nprobe)
+    index = _index(X, method, exact_limit, nprobe) if index is None else index
     n, kk = len(X), int(min(k + 1, len(X)))
     rows, cols = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     total = len(queries) if hasattr(queries, "__len__") else len(QUERY_WARPS) + len(QUERY_SHIFTS) + 1
@@ -323,13 +324,14 @@ def verified_duplicates(embeddings, threshold: float, *, k: int, hashes, splits,
         if values is not None and len(values) != n:
             raise ValueError(f"{name} has {len(values):,} entries for {n:,} samples: they must be aligned.")
     k = _check_k(k)
-    sims, idx = _search(X, k, method, exact_limit, nprobe, progress)
+    index = _index(X, method, exact_limit, nprobe) if n > 1 else None  # built once: plain and edited queries
+    sims, idx = _search(X, k, method, exact_limit, nprobe, progress, index)
     zero = _zero_rows(X)
     node = identical_classes(n, hashes, zero)
     rows, cols = candidate_pairs(sims[:, :CANDIDATE_K], idx[:, :CANDIDATE_K], threshold, skip=zero)
     if queries is not None:
         extra_rows, extra_cols = query_pairs(X, queries, _check_k(query_k), threshold, method, exact_limit, nprobe,
-                                             progress)
+                                             progress, index)
         extra = ~zero[extra_rows] & ~zero[extra_cols]
         pairs = np.stack([np.r_[rows, np.minimum(extra_rows, extra_cols)[extra]],
                           np.r_[cols, np.maximum(extra_rows, extra_cols)[extra]]], axis=1)
