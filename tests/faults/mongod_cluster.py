@@ -69,7 +69,9 @@ class ReplicaSet:
         self.ports = [free_port() for _ in range(3)]
         self.procs = {p: start_mongod(root / f"m{p}", p, name) for p in self.ports}
         first = f"mongodb://127.0.0.1:{self.ports[0]}/?directConnection=true"
-        wait_until(lambda: _ping(first), 60, "the first member to start")
+        for port in self.ports:  # the initiation's quorum check needs every member answering, not only the first
+            member = f"mongodb://127.0.0.1:{port}/?directConnection=true"
+            wait_until(lambda uri=member: _ping(uri), 60, f"member {port} to start")
         client = pymongo.MongoClient(first, serverSelectionTimeoutMS=5000)
         try:
             client.admin.command("replSetInitiate", {
