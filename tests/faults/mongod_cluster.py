@@ -68,20 +68,24 @@ class ReplicaSet:
         self.name = name
         self.ports = [free_port() for _ in range(3)]
         self.procs = {p: start_mongod(root / f"m{p}", p, name) for p in self.ports}
-        first = f"mongodb://127.0.0.1:{self.ports[0]}/?directConnection=true"
-        for port in self.ports:  # the initiation's quorum check needs every member answering, not only the first
-            member = f"mongodb://127.0.0.1:{port}/?directConnection=true"
-            wait_until(lambda uri=member: _ping(uri), 60, f"member {port} to start")
-        client = pymongo.MongoClient(first, serverSelectionTimeoutMS=5000)
-        try:
-            client.admin.command("replSetInitiate", {
-                "_id": name,
-                "members": [{"_id": i, "host": f"127.0.0.1:{p}", "priority": 2 if i == 0 else 1}
-                            for i, p in enumerate(self.ports)],
-                "settings": {"electionTimeoutMillis": 2000, "heartbeatIntervalMillis": 500}})
-        finally:
-            client.close()
-        wait_until(self.primary_port, 90, "a primary to be elected")
+        try:  # a set that fails to form stops its members (the caller never gets an object to stop)
+            first = f"mongodb://127.0.0.1:{self.ports[0]}/?directConnection=true"
+            for port in self.ports:  # the initiation's quorum check needs every member answering, not only the first
+                member = f"mongodb://127.0.0.1:{port}/?directConnection=true"
+                wait_until(lambda uri=member: _ping(uri), 60, f"member {port} to start")
+            client = pymongo.MongoClient(first, serverSelectionTimeoutMS=5000)
+            try:
+                client.admin.command("replSetInitiate", {
+                    "_id": name,
+                    "members": [{"_id": i, "host": f"127.0.0.1:{p}", "priority": 2 if i == 0 else 1}
+                                for i, p in enumerate(self.ports)],
+                    "settings": {"electionTimeoutMillis": 2000, "heartbeatIntervalMillis": 500}})
+            finally:
+                client.close()
+            wait_until(self.primary_port, 90, "a primary to be elected")
+        except BaseException:
+            self.stop()
+            raise
 
     @property
     def uri(self) -> str:
