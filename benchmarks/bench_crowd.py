@@ -51,6 +51,7 @@ from statsmodels.stats.proportion import proportion_confint  # noqa: E402
 
 from sda2.analysis import reliability  # noqa: E402
 from sda2.analysis.consensus import aggregate_answers  # noqa: E402
+from sda2.compute.effnet import PREPROCESSING  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "cifar10n"
 RESULTS = ROOT / "benchmarks" / "results"
@@ -101,8 +102,9 @@ def run(method: str, answers: pd.DataFrame, **kwargs) -> tuple[object, float]:
 def cached_embeddings(n: int) -> tuple[np.ndarray, str] | None:
     """(EfficientNet-Lite0 embeddings of the first ``n`` images, where from) from a bench cache, or None."""
     for path in sorted(glob.glob(str(ROOT / ".sda2" / "arrays" / "sda2_bench" / "*" / "embeddings_effnet_lite0.npy"))):
+        made = json.loads(Path(path).with_suffix(".json").read_text()).get("preprocessing")
         X = np.load(path, mmap_mode="r")
-        if X.shape[0] == n:  # written by bench_real_noise.py in the table's order (its dataset of the first n)
+        if X.shape[0] == n and made == PREPROCESSING:  # written by bench_real_noise.py in the table's order (its dataset of the first n)
             return np.asarray(X, dtype=np.float32), f"EfficientNet-Lite0 embeddings (cache {Path(path).parent.name})"
     return None
 

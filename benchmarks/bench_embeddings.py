@@ -53,8 +53,7 @@ FULL_BUDGET_S = 300
 
 def naive_embed(model, paths: list[str]) -> np.ndarray:
     """The reference: one image at a time, PIL 224x224 transform, eager forward with autograd on."""
-    mean = torch.tensor(effnet.IMAGENET_MEAN).view(3, 1, 1)
-    std = torch.tensor(effnet.IMAGENET_STD).view(3, 1, 1)
+    mean, std = effnet.INPUT_MEAN / 255.0, effnet.INPUT_STD / 255.0
     rows = []
     for path in paths:
         image = Image.open(path).convert("RGB").resize((224, 224), Image.BILINEAR)

@@ -49,6 +49,7 @@ from sda2.analysis.calibration import calibrate_out_of_fold, label_error_chance 
 from sda2.analysis.label_issues import find_label_issues, label_quality_scores  # noqa: E402
 from sda2.analysis.oof import out_of_fold_proba  # noqa: E402
 from sda2.analysis.view_fusion import frozen_knn_proba  # noqa: E402
+from sda2.compute.effnet import auto_input_size  # noqa: E402
 from sda2.compute.embeddings import compute_embeddings  # noqa: E402
 from sda2.ingest.base import Record  # noqa: E402
 from sda2.ingest.writer import write_dataset  # noqa: E402
@@ -72,8 +73,9 @@ def unpack() -> Path:
     return CACHE
 
 
-def embeddings(table: pd.DataFrame, n: int) -> tuple[np.ndarray, float]:
-    """EfficientNet-Lite0 embeddings of the first ``n`` images (a dataset kept between runs) and the seconds."""
+def embeddings(table: pd.DataFrame, n: int, input_size: int | None = None) -> tuple[np.ndarray, float]:
+    """EfficientNet-Lite0 embeddings of the first ``n`` images (a dataset kept between runs) and the seconds;
+    ``input_size`` other than sda2's choice is kept under a key of its own."""
     name = f"bench_cifar10n_{n}"
     if name not in store.list_datasets():
         root = unpack()
@@ -82,7 +84,8 @@ def embeddings(table: pd.DataFrame, n: int) -> tuple[np.ndarray, float]:
                       check_images=False)
     dataset = store.open_dataset(name)
     start = time.perf_counter()
-    result = compute_embeddings(dataset, model="effnet_lite0", progress=False)
+    key = f"embeddings_effnet_lite0_{input_size}" if input_size else None
+    result = compute_embeddings(dataset, model="effnet_lite0", key=key, input_size=input_size, progress=False)
     seconds = time.perf_counter() - start
     paths = dict(zip(dataset.values("id"), dataset.values("filepath")))
     ids, X = arrays.load(name, result.key)
@@ -169,21 +172,24 @@ def show(row: dict, n: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000, help="images (first n of the official order)")
+    parser.add_argument("--input-size", type=int, default=None,
+                        help="EfficientNet input size (default: sda2's choice for 32 px images, 112)")
     args = parser.parse_args()
     if not (DATA / "labels.csv.gz").exists():
         print(f"CIFAR-10N not found at {DATA}: skipping (see its README for the files).")
         return
     table = pd.read_csv(DATA / "labels.csv.gz").sort_values("index").head(args.n).reset_index(drop=True)
     code = {c: i for i, c in enumerate(CLASSES)}
-    X, embed_seconds = embeddings(table, args.n)
+    X, embed_seconds = embeddings(table, args.n, args.input_size)
     clean = table["clean_label"].map(code).to_numpy()
-    result = {"n": len(table), "embedding_seconds_this_run": round(embed_seconds, 1), "runs": []}
+    result = {"n": len(table), "input_size": args.input_size or auto_input_size(32),
+              "embedding_seconds_this_run": round(embed_seconds, 1), "runs": []}
     for column in ("random_label1", "worse_label"):
         row = one_label_set(X, table[column].map(code).to_numpy(), clean, column)
         result["runs"].append(row)
         show(row, len(table))
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"real_noise_cifar10n_{len(table)}.json"
+    out = RESULTS / f"real_noise_cifar10n_{len(table)}{f'_{args.input_size}' if args.input_size else ''}.json"
     out.write_text(json.dumps(result, indent=2))
     print(f"\nwrote {out}")
 

@@ -21,7 +21,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from sda2 import arrays, runs, store
-from sda2.compute.effnet import EffNetEmbedder, PixelEmbedder, auto_input_size
+from sda2.compute.effnet import PREPROCESSING, EffNetEmbedder, PixelEmbedder, auto_input_size
 from sda2.ingest.base import Skipped
 
 log = logging.getLogger(__name__)
@@ -123,6 +123,11 @@ def _embedder(model: str, input_size, device, stored_info: dict | None, paths: l
     return PixelEmbedder(input_size or int(np.clip(largest, *PIXELS_SIZE_RANGE)), channels)
 
 
+def _outdated(stored_info: dict) -> bool:
+    """Whether stored EfficientNet embeddings were made with preprocessing other than today's (never mixed in)."""
+    return stored_info.get("model") == "effnet_lite0" and stored_info.get("preprocessing") != PREPROCESSING
+
+
 def _load(prepare, path: str):
     """``prepare(path)``, or the reason it failed (so one bad file never stops a batch)."""
     try:
@@ -148,6 +153,11 @@ def compute_embeddings(dataset_or_name, model: str = "effnet_lite0", key: str | 
         raise ValueError(f"{name!r} has no samples to embed. Fix: import images first (sda2 ingest).")
     resumable = arrays.exists(name, key) and not overwrite and key not in runs.incomplete_arrays(collection)
     stored_info = arrays.info(name, key) if resumable else None
+    if stored_info and _outdated(stored_info):
+        log.warning("Embeddings %r of %r were made with older preprocessing (%s); recomputing all of them with %s.",
+                    key, name, stored_info.get("preprocessing"), PREPROCESSING)
+        input_size = input_size or stored_info.get("input_size")
+        stored_info = None
     embedder = _embedder(model, input_size, device, stored_info, paths)
     if stored_info:
         stored_ids, stored = arrays.load(name, key)

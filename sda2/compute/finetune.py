@@ -38,7 +38,7 @@ from tqdm.auto import tqdm
 from sda2 import arrays, faults, store
 from sda2.analysis.oof import out_of_fold_proba
 from sda2.analysis.view_fusion import fuse_log_mean, knn_label_proba
-from sda2.compute.effnet import IMAGENET_MEAN, IMAGENET_STD, load_backbone, read_image
+from sda2.compute.effnet import NORMALISATION, input_normalisation, load_backbone, read_image
 
 N_BLOCKS = 16  # MBConv blocks of EfficientNet-Lite0; frozen_blocks=16 trains the 1x1 head conv + classifier only
 FROZEN_CHOICES = (8, 11, 13, 15, 16)  # after a stage boundary: 8 (80 ch, /16), 11 (112 ch, /16), 13/15 (/32)
@@ -118,9 +118,7 @@ def _build(input_size: int, frozen_blocks: int, n_classes: int, device: str, tra
     from torch import nn
 
     net = _backbone(input_size)
-    std = torch.tensor(IMAGENET_STD) * 255.0
-    scale = (1.0 / std).view(1, 3, 1, 1)
-    shift = (-torch.tensor(IMAGENET_MEAN) * 255.0 / std).view(1, 3, 1, 1)
+    scale, shift = input_normalisation()
 
     class Prefix(nn.Module):
         def __init__(self):
@@ -542,7 +540,7 @@ def finetune_predictions(dataset_or_name, gt_field: str = "ground_truth", folds:
                          "Fix: label more samples.")
     budget = time_budget_s if time_budget_s is not None else (CPU_BUDGET_S if device == "cpu" else GPU_BUDGET_S)
     request = {"input_size": size, "budget": budget, "folds": folds, "device": device, "epochs": epochs,
-               "frozen_blocks": frozen_blocks, "seed": seed}
+               "frozen_blocks": frozen_blocks, "seed": seed, "normalisation": NORMALISATION}
     where = checkpoint_folder(dataset, request, ids, codes)
     if not resume and where.exists():
         import shutil

@@ -33,6 +33,7 @@ def test_trust_header_on_real_predictions(digits, dataset_name):
     assert shown["Expected real errors among flags"] == f"{expect.expected_real_errors:,.0f} of {expect.flagged:,}"
     assert shown["Worth reviewing"] == f"{expect.worth_reviewing:,}"
     assert expect.accuracy > 0.9 and not expect.weak
+    assert any(c.value == f"estimated precision {expect.estimated_precision:.0%}" for c in at.caption)
     assert any("strong enough to be useful" in i.value for i in at.info)
 
 
@@ -60,6 +61,8 @@ def test_weak_model_verdict_and_accept_is_not_the_default(weak):
     at = open_page(PAGE, name, annotator="carol")
     assert any(WEAK_VERDICT.split(":")[0] in w.value for w in at.warning)
     assert metrics(at)["Model accuracy (out of fold)"] == "0.0%"
+    # with a weak model the estimated share of real errors is shown as what it is: an upper bound
+    assert any(c.value.startswith("estimated precision at most ") for c in at.caption)
     accept, keep = at.button(key="decide_accept"), at.button(key="decide_keep")
     assert accept.proto.type == "secondary" and keep.proto.type == "primary"
     assert "(55% sure)" in accept.label and accept.proto.shortcut.lower() == "a"

@@ -61,6 +61,15 @@ def test_effnet_embeddings_shape_alignment_and_resume(small):
     with pytest.raises(ValueError, match="input_size=112.*another key"):
         compute_embeddings(name, input_size=64, progress=False)
 
+    # embeddings made with an older preprocessing (ImageNet mean/std) are recomputed, never mixed with new rows
+    arrays.save(name, first.key, ids[kept], values[kept] + 1.0,
+                **{**{k: v for k, v in info.items() if k not in ("key", "shape", "dtype", "created_at")},
+                   "preprocessing": "EXIF-rotated, RGB (gray replicated), bilinear resize, ImageNet mean/std"})
+    fourth = compute_embeddings(name, progress=False)
+    assert (fourth.computed, fourth.reused) == (64, 0)
+    assert arrays.info(name, first.key)["preprocessing"].endswith("(x - 127) / 128")
+    np.testing.assert_allclose(load_embeddings(name)[1], values, atol=1e-4)
+
 
 def test_input_size_follows_the_images():
     assert [auto_input_size(side) for side in (8, 28, 112, 150, 224, 500, 4000)] == [112, 112, 128, 160, 224, 224, 224]
