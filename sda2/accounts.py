@@ -38,6 +38,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from sda2 import names, store
+from sda2.clock import as_utc
 
 import fiftyone.core.odm as foo  # noqa: E402  (sda2.store has started the database)
 
@@ -219,18 +220,9 @@ def set_password(name: str, password: str) -> Account:
     return _update(name, {"hash": HASHER.hash(_check_password(password))})
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    """``moment`` as an aware UTC datetime (MongoDB may hand back naive UTC)."""
-    if moment is None:
-        return None
-    if hasattr(moment, "to_pydatetime"):  # a pandas Timestamp (its astimezone(None) would drop the zone)
-        moment = moment.to_pydatetime()
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
-
-
 def local_time_text(moment: datetime, tz: tzinfo | None = None) -> str:
     """``moment`` as "2026-12-01 15:42:10 CET" in ``tz`` (default: this machine's local time zone)."""
-    local = _utc(moment).astimezone(tz)
+    local = as_utc(moment).astimezone(tz)
     return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname() or ''}".strip()
 
 
@@ -254,7 +246,7 @@ def sign_ins():
 
 
 def _now(now: datetime | None) -> datetime:
-    return _utc(now) if now is not None else datetime.now(timezone.utc)
+    return as_utc(now) if now is not None else datetime.now(timezone.utc)
 
 
 def _refuse_if_locked(key: str, now: datetime) -> None:
@@ -263,7 +255,7 @@ def _refuse_if_locked(key: str, now: datetime) -> None:
                                             {"$inc": {"refused_while_locked": 1}, "$set": {"last_refused_at": now}},
                                             projection={"locked_until": 1})
     if record is not None:
-        raise AccountLocked(_utc(record["locked_until"]))
+        raise AccountLocked(as_utc(record["locked_until"]))
 
 
 def _count_failure(key: str, typed: str, now: datetime) -> None:
@@ -304,7 +296,7 @@ def unlock_account(name: str, by: str = "api") -> int:
 def is_locked(name: str, now: datetime | None = None) -> datetime | None:
     """Until when (UTC) ``name``'s password sign-in is locked, or None when it is open."""
     record = sign_ins().find_one({"key": account_key(name), "locked_until": {"$gt": _now(now)}}, {"locked_until": 1})
-    return _utc(record["locked_until"]) if record else None
+    return as_utc(record["locked_until"]) if record else None
 
 
 SIGN_IN_COLUMNS = ["name", "account", "failures", "total_failures", "first_failure_at", "last_failure_at",
@@ -319,15 +311,15 @@ def sign_in_failures(now: datetime | None = None) -> pd.DataFrame:
     known = {d["key"] for d in collection().find({}, {"key": 1})}
     rows = []
     for doc in sign_ins().find({}):
-        until = _utc(doc.get("locked_until"))
+        until = as_utc(doc.get("locked_until"))
         rows.append({"name": doc.get("name") or doc["key"], "account": doc["key"] in known,
                      "failures": int(doc.get("failures", 0)), "total_failures": int(doc.get("total_failures", 0)),
-                     "first_failure_at": _utc(doc.get("first_failure_at")),
-                     "last_failure_at": _utc(doc.get("last_failure_at")),
+                     "first_failure_at": as_utc(doc.get("first_failure_at")),
+                     "last_failure_at": as_utc(doc.get("last_failure_at")),
                      "locked_until": until if until is not None and until > moment else None,
                      "refused_while_locked": int(doc.get("refused_while_locked", 0)),
-                     "last_refused_at": _utc(doc.get("last_refused_at")),
-                     "unlocked_at": _utc(doc.get("unlocked_at")), "unlocked_by": doc.get("unlocked_by")})
+                     "last_refused_at": as_utc(doc.get("last_refused_at")),
+                     "unlocked_at": as_utc(doc.get("unlocked_at")), "unlocked_by": doc.get("unlocked_by")})
     frame = pd.DataFrame(rows, columns=SIGN_IN_COLUMNS)
     return frame.sort_values("last_failure_at", ascending=False, ignore_index=True, na_position="last")
 

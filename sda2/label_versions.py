@@ -16,11 +16,12 @@ before the first against the value after the last. Edit then undo: 0 again; A→
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from bson import ObjectId
 
 from sda2 import store  # (starts the database before FiftyOne connects)
+from sda2.clock import as_utc
 
 import fiftyone.core.odm as foo  # noqa: E402
 
@@ -66,7 +67,7 @@ def version_at(dataset_or_name, when) -> int:
     """The label version the dataset had at time ``when`` (a datetime or ISO text): writes logged until then."""
     root = _root(dataset_or_name)
     when = datetime.fromisoformat(when) if isinstance(when, str) else when
-    when = when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
+    when = as_utc(when)
     query = {**_query(root), "at": {"$lte": when.replace(tzinfo=None)}}
     return _log(root).count_documents({**query, "applied": True}) + len(_written_pending(root, query))
 

@@ -14,6 +14,8 @@ import socket
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from sda2.clock import as_utc
+
 STALE_AFTER = timedelta(hours=6)  # owners on other hosts are presumed dead after this long
 
 
@@ -58,7 +60,7 @@ def _aware(at) -> datetime | None:
             return None
     if not isinstance(at, datetime):
         return None
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+    return as_utc(at)
 
 
 def is_alive(record: dict | None, stale_after: timedelta = STALE_AFTER) -> bool:

@@ -32,6 +32,7 @@ from bson import ObjectId
 from pymongo import UpdateOne
 
 from sda2 import store  # (starts the database before FiftyOne connects)
+from sda2.clock import as_utc
 
 import fiftyone.core.odm as foo  # noqa: E402
 
@@ -192,7 +193,7 @@ def reconcile(dataset, force: bool = False) -> dict:
     for entry in coll.find({"applied": False}):
         counts["checked"] += 1
         lease = entry.get("lease_until") or entry["at"]
-        lease = lease.replace(tzinfo=timezone.utc) if lease.tzinfo is None else lease
+        lease = as_utc(lease)
         if not force and _owner_alive(entry.get("owner")) is not False and lease > now:
             counts["in_flight"] += 1
             continue

@@ -31,7 +31,7 @@ from pymongo import UpdateOne
 
 from sda2 import faults, label_documents, store
 from sda2.curation import audit
-from sda2.curation.kinds import TAG_PREFIX, Decision, Mark, parse, tag_field
+from sda2.curation.kinds import TAG_PREFIX, Decision, Mark, parse, tag_field, tag_name
 
 import fiftyone.core.odm as foo  # noqa: E402  (sda2.store has started the database)
 
@@ -210,7 +210,7 @@ def _conflict(dataset, change: Change, current, batch_id: str) -> Conflict:
 
 def _current(doc: dict, field: str, kind: str):
     if kind == "tag":
-        return field[len(TAG_PREFIX):] in (doc.get("tags") or [])
+        return tag_name(field) in (doc.get("tags") or [])
     return doc.get(field) if kind == "value" else plain(doc.get(field), kind)
 
 
@@ -229,7 +229,7 @@ def _plan(doc: dict, group: list[Change], kinds: dict, now: datetime):
         if wanted == current:
             continue
         if kind == "tag":
-            tag = change.field[len(TAG_PREFIX):]
+            tag = tag_name(change.field)
             (adds if wanted else pulls).append(tag)
             conds.append({"tags": {"$ne": tag}} if wanted else {"tags": tag})
         else:
@@ -400,7 +400,8 @@ def mark(dataset, sample_ids, name: str, annotator: str, reason: str = "", on: b
     return apply_changes(dataset, changes, annotator, reason, "raise")
 
 
-def _tag_name(name) -> str:
+def _checked_tag(name) -> str:
+    """A tag name given by a user, stripped (ValueError when empty); :func:`kinds.tag_name` reads one from a field."""
     text = str(name).strip() if isinstance(name, str) else ""
     if not text:
         raise ValueError(f"A tag needs a name, got {name!r}. Fix: pass a non-empty tag name, e.g. 'check-later'.")
@@ -410,7 +411,7 @@ def _tag_name(name) -> str:
 @store.dataset_or_name
 def tag(dataset, sample_ids, name: str, annotator: str, reason: str = "") -> BatchResult:
     """Add sample tag ``name`` to ``sample_ids`` as one logged, undoable batch (samples already tagged are left)."""
-    name = _tag_name(name)
+    name = _checked_tag(name)
     return apply_changes(dataset, [Change(oid, tag_field(name), UNSET, True, kind="tag") for oid in _ids(sample_ids)],
                          annotator, reason or f"tag {name}", "raise")
 
@@ -418,7 +419,7 @@ def tag(dataset, sample_ids, name: str, annotator: str, reason: str = "") -> Bat
 @store.dataset_or_name
 def untag(dataset, sample_ids, name: str, annotator: str, reason: str = "") -> BatchResult:
     """Remove sample tag ``name`` from ``sample_ids`` as one logged, undoable batch."""
-    name = _tag_name(name)
+    name = _checked_tag(name)
     return apply_changes(dataset, [Change(oid, tag_field(name), UNSET, False, kind="tag") for oid in _ids(sample_ids)],
                          annotator, reason or f"untag {name}", "raise")
 

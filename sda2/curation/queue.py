@@ -35,6 +35,7 @@ from bson import ObjectId
 from pymongo import ASCENDING, ReturnDocument
 
 from sda2 import faults, liveness, store
+from sda2.clock import as_utc
 from sda2.curation import annotations, audit, edits, gold
 from sda2.curation.kinds import ItemStatus, QueueMode
 
@@ -459,7 +460,7 @@ def stuck(dataset, queue: str | dict, legacy: bool = False) -> list[str]:
     found = []
     for doc in _items(dataset).find(query, {"sample_id": 1, "resolving": 1, "answered_by": 1, "required": 1}):
         claim = doc.get("resolving")
-        if isinstance(claim, dict) and claim.get("until") and claim["until"].replace(tzinfo=timezone.utc) >= now \
+        if isinstance(claim, dict) and claim.get("until") and as_utc(claim["until"]) >= now \
                 and liveness.is_alive(claim.get("owner")):
             continue  # someone is resolving it right now
         if len(doc["answered_by"]) >= doc["required"] or claim is True:

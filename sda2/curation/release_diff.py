@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 import pandas as pd
 
 from sda2 import store
+from sda2.clock import as_utc
 from sda2.curation import audit, releases
 from sda2.curation.kinds import Mark
 
@@ -104,7 +105,7 @@ def _who(dataset, sample_ids: list[str], label_field: str, after: datetime | Non
         query["at"] = window
     found = {}
     for entry in audit.collection(dataset).find(query).sort([("at", 1), ("_id", 1)]):
-        at = entry["at"].replace(tzinfo=timezone.utc) if entry["at"].tzinfo is None else entry["at"]
+        at = as_utc(entry["at"])
         found[entry["sample_id"]] = (entry.get("annotator"), at, entry.get("reason") or "")
     return found
 

@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 from bson import ObjectId
 
-from sda2 import faults, store
+from sda2 import faults, label_documents, store
+from sda2.clock import as_utc
 from sda2.curation import audit
 
 import fiftyone as fo  # noqa: E402  (sda2.store has started the database)
@@ -199,7 +200,7 @@ def _key(frame: pd.DataFrame) -> pd.Series:
 # ---------------------------------------------------------------- releases
 
 def _info(doc: dict, parent_version: str | None) -> ReleaseInfo:
-    return ReleaseInfo(doc["dataset_name"], doc["version"], doc["created_at"].replace(tzinfo=timezone.utc),
+    return ReleaseInfo(doc["dataset_name"], doc["version"], as_utc(doc["created_at"]),
                        doc["created_by"], doc.get("notes") or "", doc.get("guideline_version"), doc["label_field"],
                        doc["label_kind"], list(doc["classes"]), doc["samples"], doc["excluded"], doc["ambiguous"],
                        doc["stored_rows"], doc["full"], parent_version, str(doc["_id"]),
@@ -385,22 +386,6 @@ def storage_bytes(dataset_or_name) -> dict:
 
 # ---------------------------------------------------------------- a FiftyOne dataset of a release
 
-def label_document(value, kind: str) -> dict | None:
-    """The stored FiftyOne document of a plain label (class name, tags, or boxes), ready for ``insert_many``."""
-    if value is None:
-        return None
-    if kind == "classification":
-        return {"_id": ObjectId(), "_cls": "Classification", "tags": [], "label": value}
-    if kind == "multilabel":
-        return {"_cls": "Classifications",
-                "classifications": [{"_id": ObjectId(), "_cls": "Classification", "tags": [], "label": t}
-                                    for t in value]}
-    return {"_cls": "Detections",
-            "detections": [{"_id": ObjectId(), "_cls": "Detection", "attributes": {}, "tags": [],
-                            "label": b["label"], "bounding_box": [float(v) for v in b["bounding_box"]]}
-                           for b in value]}
-
-
 def release_dataset(dataset_or_name, version: str, name: str | None = None) -> fo.Dataset:
     """Release ``version`` as a non-persistent FiftyOne dataset (for the App, a notebook or an exporter).
 
@@ -436,7 +421,7 @@ def release_dataset(dataset_or_name, version: str, name: str | None = None) -> f
     rand = np.random.default_rng().random(len(frame)) * 0.001 + 0.999  # FiftyOne's _rand range
     docs = [{"_id": ObjectId(), "filepath": p, "tags": list(t), "metadata": metadata.get(s), "created_at": now,
              "last_modified_at": now, "_media_type": "image", "_rand": float(r), "_dataset_id": dataset_oid,
-             "split": sp, "sda2_sample_id": s, field: label_document(lab, kind)}
+             "split": sp, "sda2_sample_id": s, field: label_documents.encode(lab, kind)}
             for s, p, lab, sp, t, r in zip(frame["sample_id"], frame["filepath"], frame["label"], frame["split"],
                                            frame["tags"], rand)]
     coll = out._sample_collection

@@ -9,6 +9,7 @@ LaTeX, colour, icon, image or link markup in it is rendered.
 from __future__ import annotations
 
 import re
+from types import EllipsisType
 
 import pandas as pd
 import streamlit as st
@@ -56,11 +57,13 @@ def example_grid(rows: pd.DataFrame, key: str, columns: int = 6) -> None:
                                 output_format="PNG")
 
 
-def guideline_beside_labeling(dataset, key: str = "guide") -> None:
+def guideline_beside_labeling(dataset, key: str = "guide",
+                              schema: cs.ClassSchema | None | EllipsisType = ...) -> None:
     """The current guideline in a collapsed expander with a search box: the text, and per class its
-    description and examples (positive, negative, edge cases) as thumbnails. Nothing when there is none."""
+    description and examples (positive, negative, edge cases) as thumbnails. Nothing when there is none.
+    ``schema``: the class schema when the caller has read it (None: there is none); by default it is read here."""
     doc = guidelines.guideline(dataset)
-    schema = cs.class_schema(dataset)
+    schema = cs.class_schema(dataset) if schema is ... else schema
     if doc is None and schema is None:
         return
     title = f"Guideline v{doc['version']}" if doc else "Classes"

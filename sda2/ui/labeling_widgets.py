@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import time
 import unicodedata
+from types import EllipsisType
 
 import numpy as np
 import plotly.graph_objects as go
@@ -40,17 +41,21 @@ def shortcut_keys(classes: list[str]) -> dict[str, str | None]:
     return {c: (NUMBER_KEYS[i] if i < len(NUMBER_KEYS) else None) for i, c in enumerate(classes)}
 
 
-def class_keys(dataset, classes: list[str]) -> dict[str, str | None]:
+def class_keys(dataset, classes: list[str],
+               schema: class_schema.ClassSchema | None | EllipsisType = ...) -> dict[str, str | None]:
     """Keyboard key per class: the keys of the dataset's class schema when it gives any (a class without one
-    gets none), else :func:`shortcut_keys`."""
-    schema = class_schema.class_schema(dataset)
+    gets none), else :func:`shortcut_keys`. ``schema``: the schema when the caller has read it (None: there is
+    none); by default it is read here."""
+    schema = class_schema.class_schema(dataset) if schema is ... else schema
     given = schema.keys if schema is not None else {}
     return {c: given.get(c) for c in classes} if given else shortcut_keys(classes)
 
 
-def class_descriptions(dataset, classes: list[str]) -> dict[str, str]:
-    """Each class's description from the dataset's class schema ("" for none, or without a schema)."""
-    schema = class_schema.class_schema(dataset)
+def class_descriptions(dataset, classes: list[str],
+                       schema: class_schema.ClassSchema | None | EllipsisType = ...) -> dict[str, str]:
+    """Each class's description from the dataset's class schema ("" for none, or without a schema); ``schema``
+    as in :func:`class_keys`."""
+    schema = class_schema.class_schema(dataset) if schema is ... else schema
     return {c: schema.description(c) if schema is not None else "" for c in classes}
 
 
@@ -276,7 +281,8 @@ def labeling_panel(dataset, queue: str, annotator: str, pred_field: str | None =
         st.error(md(f"No classes are known for {item['field']!r}: none declared and no sample labeled yet. Fix: "
                     f"declare them, e.g. dataset.classes[{item['field']!r}] = ['cat', 'dog']; dataset.save()."))
         return
-    keys, descriptions = class_keys(dataset, classes), class_descriptions(dataset, classes)
+    schema = class_schema.class_schema(dataset)  # read once: the keys, the descriptions and the guideline use it
+    keys, descriptions = class_keys(dataset, classes, schema), class_descriptions(dataset, classes, schema)
     left, right = st.columns([3, 2])
     if item["kind"] == "detection":
         with left:
@@ -284,7 +290,7 @@ def labeling_panel(dataset, queue: str, annotator: str, pred_field: str | None =
     else:
         left.image(_image(item), width=thumbnails.DETAIL_SIZE, caption=f"sample {md(sample_id)}", output_format="PNG")
     with right:
-        guideline_widgets.guideline_beside_labeling(dataset, key=f"{key}_guide")
+        guideline_widgets.guideline_beside_labeling(dataset, key=f"{key}_guide", schema=schema)
         if state["revisit"]:
             st.info(f"Your earlier answer: **{md(_text(item['your_answer']))}**. Answer again to change it, or "
                     "Skip to return to the queue.")

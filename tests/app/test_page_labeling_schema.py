@@ -26,3 +26,5 @@ def test_the_schema_keys_and_descriptions_drive_the_class_buttons(digits, datase
                                                                         "3 (key Y)", "4")
     assert lw.class_keys(ds, ["3", "not in the schema"]) == {"3": "Y", "not in the schema": None}
     assert lw.class_descriptions(ds, ["7", "3"]) == {"7": "a handwritten seven", "3": ""}
+    # a schema the caller has read is used as given (here: none), not read again
+    assert lw.class_keys(ds, ["3"], None) == {"3": "3"} and lw.class_descriptions(ds, ["7"], None) == {"7": ""}
