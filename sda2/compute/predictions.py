@@ -24,8 +24,8 @@ from sda2 import arrays, runs, store
 from sda2.analysis.calibration import Trust, calibrate_out_of_fold, trust_summary
 from sda2.analysis.oof import out_of_fold_multilabel_proba, out_of_fold_proba, small_class_notes
 from sda2.analysis.view_fusion import frozen_knn_proba
-from sda2.compute.embeddings import compute_embeddings, embedding_keys
-from sda2.compute.finetune import DEFAULT_FOLDS, choose_model, finetune_predictions, fused_proba
+from sda2.compute.embeddings import compute_embeddings, default_model, embedding_keys
+from sda2.compute.finetune import DEFAULT_FOLDS, FinetuneProgress, choose_model, finetune_predictions, fused_proba
 from sda2.compute.run_params import prediction_run_params
 from sda2.label_versions import label_version
 
@@ -70,7 +70,14 @@ def probabilities_key(pred_field: str) -> str:
     return "probabilities" if pred_field == "predictions" else f"probabilities_{pred_field}"
 
 
-def _embedding_key(dataset, key: str | None, compute_missing: bool) -> str:
+def _embedding_progress(progress):
+    """``compute_predictions``' progress (True, False or a FinetuneProgress callback) as compute_embeddings takes it."""
+    if not callable(progress):
+        return bool(progress)
+    return lambda fraction, eta_s, text: progress(FinetuneProgress(fraction, eta_s, f"Embedding the images: {text}"))
+
+
+def _embedding_key(dataset, key: str | None, compute_missing: bool, progress=True) -> str:
     if key is not None:
         return key
     keys = embedding_keys(dataset.name)
@@ -80,7 +87,7 @@ def _embedding_key(dataset, key: str | None, compute_missing: bool) -> str:
         raise KeyError(f"Dataset {dataset.name!r} has no embeddings yet. Fix: run "
                        "sda2.compute_embeddings(dataset, model='pixels') (or 'effnet_lite0') first, or pass "
                        "compute_missing=True.")
-    return compute_embeddings(dataset, model="pixels").key
+    return compute_embeddings(dataset, model=default_model(dataset), progress=_embedding_progress(progress)).key
 
 
 def _ground_truth(dataset, gt_field: str, kind: str) -> list:
@@ -181,7 +188,8 @@ def compute_predictions(dataset_or_name, embeddings_key: str | None = None, fold
     """Out-of-fold predictions by the recommended pipeline for this machine, or ``model=`` "frozen" / "frozen_knn" /
     "finetune" / "fused" (:func:`sda2.compute.finetune.recommended_model`: frozen_knn on CPU, fused with a CUDA GPU).
 
-    "frozen": a classifier on stored embeddings (the best; pixels computed first if none exist), 5 folds.
+    "frozen": a classifier on stored embeddings (the best stored; if none, :func:`sda2.compute.embeddings.default_model`'s
+    are computed first: raw pixels for tiny images, EfficientNet-Lite0 otherwise), 5 folds.
     "frozen_knn": that classifier fused (geometric mean) with kNN label agreement on the same embeddings; on
     CIFAR-10N it beats the classifier alone (benchmarks/bench_real_noise.py) for ~15-30 % more time. Passing
     ``embeddings_key`` without ``model`` runs it.
@@ -218,8 +226,9 @@ def compute_predictions(dataset_or_name, embeddings_key: str | None = None, fold
         keep = np.array([position[sid] for sid in tuned.ids], dtype=np.int64)
     if chosen != "finetune":
         if chosen == "fused" and embeddings_key is None and not embedding_keys(dataset.name):
-            embeddings_key = compute_embeddings(dataset, model="effnet_lite0", progress=progress is True).key
-        key = _embedding_key(dataset, embeddings_key, compute_missing)
+            embeddings_key = compute_embeddings(dataset, model="effnet_lite0",
+                                                progress=_embedding_progress(progress)).key
+        key = _embedding_key(dataset, embeddings_key, compute_missing, progress)
         _, X = arrays.load(dataset.name, key, ids=all_ids)
         missing = np.isnan(X).any(axis=1) | ~np.isin(np.arange(len(all_ids)), keep)
         left_out = {e["sample_id"] for e in excluded}

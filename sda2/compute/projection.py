@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from sda2 import arrays, config, runs, store
 from sda2.label_versions import label_version
-from sda2.compute.embeddings import compute_embeddings, embedding_keys
+from sda2.compute.embeddings import compute_embeddings, default_model, embedding_keys
 
 METHODS = ("umap", "pca")
 PLACE_CHUNK = 10_000
@@ -103,7 +103,7 @@ def _fingerprint(dataset_name: str, key: str) -> str:
 
 
 def _resolve_key(dataset, embeddings_key: str | None, compute_missing: bool, progress=False) -> str:
-    """The embeddings key to map: the one given, else the preferred stored one, else new pixel embeddings."""
+    """The embeddings key to map: the one given, else the preferred stored one, else new ones of the default model."""
     keys = embedding_keys(dataset.name)
     if embeddings_key is not None:
         if embeddings_key not in keys:
@@ -115,8 +115,8 @@ def _resolve_key(dataset, embeddings_key: str | None, compute_missing: bool, pro
         return keys[0]
     if not compute_missing:
         raise KeyError(f"Dataset {dataset.name!r} has no embeddings yet. Fix: run "
-                       "sda2.compute_embeddings(dataset, model='pixels') first, or pass compute_missing=True.")
-    compute_embeddings(dataset, model="pixels", progress=progress)
+                       "sda2.compute_embeddings(dataset) first, or pass compute_missing=True.")
+    compute_embeddings(dataset, model=default_model(dataset), progress=progress)
     return embedding_keys(dataset.name)[0]
 
 

@@ -17,7 +17,7 @@ import warnings
 import pandas as pd
 
 from sda2 import arrays, store
-from sda2.compute.embeddings import compute_embeddings, embedding_keys
+from sda2.compute.embeddings import compute_embeddings, default_model, embedding_keys
 from sda2.compute.predictions import compute_predictions, probabilities_key
 from sda2.issues import writer
 from sda2.issues.base import IssueCheck, IssueContext, check_result
@@ -55,7 +55,7 @@ def _prepare(context: IssueContext, need: str, compute_missing: bool) -> None:
     elif need == "embeddings" and not embedding_keys(dataset):
         if not compute_missing:
             raise NeedMissing("no embeddings. Fix: run sda2.compute_embeddings(dataset) or pass compute_missing=True.")
-        context.shared("embeddings", lambda: compute_embeddings(dataset, model="pixels",
+        context.shared("embeddings", lambda: compute_embeddings(dataset, model=default_model(dataset),
                                                                 progress=context.report or context.progress))
 
 

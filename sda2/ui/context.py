@@ -75,6 +75,18 @@ def _follow_new_fields(dataset_name: str, schema: list[str], prediction_options:
     st.session_state["_sidebar_fields"] = now
 
 
+def _default_choice(key: str, options: list[str], default: str) -> None:
+    """Put ``default`` in a keyed picker's state unless it holds one of ``options``, before the picker is drawn.
+
+    Dropping a picker's state (another dataset, new fields) is not enough: the server then takes the default
+    while the browser keeps showing the old choice and sends it back on the next rerun (a dataset with
+    predictions showed "(none)" and lost them at the next click). A value set in the session state reaches
+    the browser.
+    """
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = default
+
+
 def sidebar() -> Context | None:
     """Draw the sidebar pickers; None (after drawing a helpful empty state) when there is nothing to show."""
     names = store.list_datasets()
@@ -92,13 +104,16 @@ def sidebar() -> Context | None:
             return None
         names_ = [f.name for f in fields]
         gt_index = names_.index("ground_truth") if "ground_truth" in names_ else 0
-        label_field = st.selectbox("Label field", names_, index=gt_index, key="label_field")
+        _default_choice("label_field", names_, names_[gt_index])
+        label_field = st.selectbox("Label field", names_, key="label_field")
         others = [f.name for f in fields if f.name != label_field]
         _follow_new_fields(name, sorted(ds.get_field_schema()), ["(none)"] + others)
         pred_index = others.index("predictions") + 1 if "predictions" in others else 0
-        prediction = st.selectbox("Prediction field", ["(none)"] + others, index=pred_index,
-                                  key="prediction_field")
+        _default_choice("prediction_field", ["(none)"] + others, (["(none)"] + others)[pred_index])
+        prediction = st.selectbox("Prediction field", ["(none)"] + others, key="prediction_field")
         split_names = store.splits(ds)
+        if split_names:
+            _default_choice("split", [ALL_SPLITS] + split_names, ALL_SPLITS)
         split = st.selectbox("Split", [ALL_SPLITS] + split_names, key="split") if split_names else ALL_SPLITS
         account = roles.current()  # team mode: edits and labels carry the signed-in account, not a typed name
         annotator = account.name if account is not None else st.text_input(

@@ -11,7 +11,7 @@ import streamlit as st
 from sda2.explore import browse
 from sda2.curation import queries
 from sda2.issues.base import score_field
-from sda2.compute.embeddings import compute_embeddings, embedding_keys
+from sda2.compute.embeddings import compute_embeddings, default_model, embedding_keys
 from sda2.issues.find import find_issues
 from sda2.issues.registry import get, issue_types
 from sda2.ui import sample_grid
@@ -23,7 +23,7 @@ RESULT = "issues_last_run"  # session key: the summary of the last run started f
 
 
 def run_checks(dataset, names: list[str] | None, annotator: str) -> pd.DataFrame:
-    """Run issue checks ``names`` (None: all) one by one under a progress bar; missing pixel embeddings first."""
+    """Run issue checks ``names`` (None: all) one by one under a progress bar; missing embeddings first."""
     names = issue_types() if names is None else list(names)
     n = len(dataset)
     bar = ProgressBar("issue checks " + ",".join(names), n, unit="samples",
@@ -31,7 +31,7 @@ def run_checks(dataset, names: list[str] | None, annotator: str) -> pd.DataFrame
     embed_share = 0.0
     if any("embeddings" in get(name).needs for name in names) and not embedding_keys(dataset.name):
         embed_share = 0.5
-        compute_embeddings(dataset, model="pixels", progress=stage(bar, 0.0, embed_share))
+        compute_embeddings(dataset, model=default_model(dataset), progress=stage(bar, 0.0, embed_share))
     rows, started = [], time.perf_counter()
     for k, name in enumerate(names):
         per_check = (time.perf_counter() - started) / k if k else None

@@ -10,7 +10,8 @@ from sklearn.neighbors import KNeighborsClassifier
 
 from sda2 import arrays, store
 from sda2.compute.effnet import auto_input_size
-from sda2.compute.embeddings import compute_embeddings, embedding_keys, import_embeddings, load_embeddings
+from sda2.compute.embeddings import (compute_embeddings, default_model, embedding_keys, import_embeddings,
+                                     load_embeddings)
 
 
 @pytest.fixture
@@ -72,7 +73,17 @@ def test_effnet_embeddings_shape_alignment_and_resume(small):
 
 
 def test_input_size_follows_the_images():
-    assert [auto_input_size(side) for side in (8, 28, 112, 150, 224, 500, 4000)] == [112, 112, 128, 160, 224, 224, 224]
+    assert [auto_input_size(side) for side in (8, 28, 112, 150, 224, 500, 4000)] == [112, 160, 224, 224, 224, 224, 224]
+
+
+def test_default_model_is_pixels_for_tiny_images_only(small, mnist_dir, dataset_name, tmp_path):
+    from sda2.ingest.mnist import import_mnist
+
+    assert default_model(small) == "pixels"  # 8 px digits
+    import_mnist(mnist_dir / "t10k-images-idx3-ubyte.gz", mnist_dir / "t10k-labels-idx1-ubyte.gz",
+                 dataset_name + "_mnist", out_dir=tmp_path, limit=20)
+    assert default_model(dataset_name + "_mnist") == "effnet_lite0"  # 28 px digits: the model's features win
+    store.delete_dataset(dataset_name + "_mnist")
 
 
 def test_unreadable_images_are_skipped_and_reported(small, tmp_path):
