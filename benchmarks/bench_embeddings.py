@@ -81,7 +81,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=400, help="images timed for each method (default 400)")
     parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds (default 4)")
     parser.add_argument("--size", type=int, default=effnet.auto_input_size(28),
-                        help="sda2 input size (default: what sda2 picks for 28x28 images, 112)")
+                        help="sda2 input size (default: what sda2 picks for 28x28 images, 160)")
     parser.add_argument("--accuracy-n", type=int, default=2000, help="images for the accuracy check")
     parser.add_argument("--threads", type=int, default=None, help="torch threads for every method (default: torch's)")
     parser.add_argument("--full", action="store_true", help="embed all 10k even if estimated over 5 minutes")

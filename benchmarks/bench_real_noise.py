@@ -173,7 +173,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000, help="images (first n of the official order)")
     parser.add_argument("--input-size", type=int, default=None,
-                        help="EfficientNet input size (default: sda2's choice for 32 px images, 112)")
+                        help="EfficientNet input size (default: sda2's choice for 32 px images, 160)")
     args = parser.parse_args()
     if not (DATA / "labels.csv.gz").exists():
         print(f"CIFAR-10N not found at {DATA}: skipping (see its README for the files).")
