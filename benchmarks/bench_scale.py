@@ -15,14 +15,32 @@ with a filter and a sort (``sda2.query_samples``; the first call also builds the
 page, a preview + apply of a bulk tag on 10,000 samples (``sda2.preview_bulk``/``apply_bulk``) and its undo, a
 release (``sda2.create_release``; at 500k samples and more only with ``--release``), the process's peak memory
 (it runs the app pages, so it is the app's), and the first UMAP map of a fresh process.
+
+``--browser`` measures the real app instead (and only that; it writes ``results/scale_<N>_browser.json`` and
+uses its own dataset ``bench_scale_browser_<N>``, so a plain run beside it is untouched): it stores a 2-D map of
+every sample the way the app does (synthetic 8-d embeddings, one cluster per ground-truth class around a ring,
+stored with ``sda2.import_embeddings``, then mapped and stored by ``sda2.compute_map`` with PCA: random
+clustered coordinates, not a real embedding), starts ``streamlit run app.py`` against ``sda2_bench`` as the
+browser tests do, and opens Overview, Samples and Embedding map twice in headless Chromium (Playwright): first
+opens, then warm visits, each timed from the click on the sidebar link until Streamlit is idle, the page's images
+are loaded and its plotly figures drawn (on the map: with its legend). Screenshots go to
+``tests/artifacts/scale_<N>_<page>.png``. The server's resident memory (the process and its children, psutil,
+every 0.2 s; not the database server) is recorded: peak, idle after start, and settled 5 s after the last page;
+and the map's points drawn (plotly's traces in the page) against the samples its legend counts.
+
+    .venv/bin/python benchmarks/bench_scale.py 200000 --browser [--keep]
 """
 
 import json
 import os
+import re
 import resource
+import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 from pathlib import Path
 
 os.environ["FIFTYONE_DATABASE_NAME"] = "sda2_bench"
@@ -36,7 +54,8 @@ from sda2.ingest.writer import write_dataset  # noqa: E402
 
 ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
 N = int(ARGS[0]) if ARGS else 200_000
-NAME = f"bench_scale_{N}"
+BROWSER = "--browser" in sys.argv
+NAME = f"bench_scale_browser_{N}" if BROWSER else f"bench_scale_{N}"
 FILES = 300
 CHUNK = 20_000
 BULK = min(10_000, N // 2)  # samples in the bulk tag
@@ -58,7 +77,27 @@ project(X, "umap", progress=False)
 print(len(X), time.perf_counter() - t, time.process_time() - c)
 """
 PAGES = {"overview": "app_pages/overview.py", "samples": "app_pages/samples.py"}
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+ARTIFACTS = ROOT / "tests" / "artifacts"
+MAP_EMBEDDINGS = "embeddings_user"  # the synthetic embeddings of --browser (the map's preferred key)
+CHROMIUM = "/usr/bin/chromium"  # as tests/browser/conftest.py
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+BROWSER_PAGES = {"overview": "Overview", "samples": "Samples", "map": "Embedding map"}
+IDLE = ("() => !document.querySelector('[data-testid=stStatusWidget]') && "
+        "!document.querySelector('[data-stale=true]')")
+RENDERED = """() => Array.from(document.querySelectorAll('[data-testid=stPlotlyChart]')).every(c => {
+        const gd = c.querySelector('.js-plotly-plot');
+        return !!(gd && gd._fullLayout && gd.querySelector('.main-svg')); })
+    && Array.from(document.images).every(i => i.complete)"""
+MAP_DRAWN = """() => { const gd = document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot');
+    return !!(gd && gd._fullData && gd._fullData.length && gd.querySelector('.legendtext')); }"""
+MAP_COUNTS = """() => { const gd = document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot');
+    return {drawn: gd._fullData.reduce((s, t) => s + (t._length || 0), 0),
+            legend: Array.from(gd.querySelectorAll('.legendtext')).map(e => e.textContent),
+            annotations: (gd._fullLayout.annotations || []).map(a => a.text),
+            webgl: !!gd.querySelector('canvas.gl-canvas-context')}; }"""
 
 
 def clock(fn):
@@ -165,6 +204,204 @@ def app_pages(figures: dict) -> None:
                 at.multiselect(key=key).set_value([]).run()
 
 
+def store_map(ds) -> dict:
+    """Store synthetic clustered embeddings of every sample and their 2-D map, through the app's own functions.
+
+    8-d points, one cluster per ground-truth class with the ten centres on a ring in the first two dimensions,
+    stored by ``sda2.import_embeddings``; the map is ``sda2.compute_map`` with PCA (stored like any map).
+    """
+    ids, labels = ds.values(["id", "ground_truth.label"])
+    rng = np.random.default_rng(3)
+    angle = 2 * np.pi * np.arange(10) / 10
+    centres = np.zeros((10, 8), np.float32)
+    centres[:, 0], centres[:, 1] = 10 * np.cos(angle), 10 * np.sin(angle)
+    rows = centres[np.asarray(labels).astype(int)] + rng.normal(scale=1.5, size=(len(ids), 8)).astype(np.float32)
+    embed_s, _ = clock(lambda: sda2.import_embeddings(ds, rows, key=MAP_EMBEDDINGS, ids=ids, overwrite=True))
+    map_s, (mapped, _) = clock(lambda: sda2.compute_map(ds, MAP_EMBEDDINGS, method="pca", force=True,
+                                                       progress=False))
+    assert len(mapped) == len(ds), (len(mapped), len(ds))
+    return {"map_store_embeddings_s": embed_s, "map_compute_pca_s": map_s, "map_stored_points": len(mapped)}
+
+
+class RssSampler(threading.Thread):
+    """Resident memory (bytes) of a process and its children, sampled every ``every`` seconds until stopped."""
+
+    def __init__(self, pid: int, every: float = 0.2):
+        super().__init__(daemon=True)
+        import psutil
+
+        self.process, self.every, self.samples = psutil.Process(pid), every, []
+        self.halt = threading.Event()
+
+    def rss(self) -> int:
+        """The process's and its children's resident memory now, in bytes (0 once it has ended)."""
+        import psutil
+
+        try:
+            family = [self.process] + self.process.children(recursive=True)
+        except psutil.NoSuchProcess:
+            return 0
+        total = 0
+        for member in family:
+            try:
+                total += member.memory_info().rss
+            except psutil.NoSuchProcess:
+                pass
+        return total
+
+    def run(self) -> None:
+        """Sample until ``halt`` is set."""
+        while not self.halt.is_set():
+            self.samples.append(self.rss())
+            self.halt.wait(self.every)
+
+    def peak_MB(self) -> float:
+        """The highest sample so far, in MB."""
+        return max(self.samples, default=0) / 2**20
+
+
+class AppServer:
+    """``streamlit run app.py`` on a free localhost port against this process's database (``sda2_bench``), started
+    as tests/browser/conftest.py starts it (that module needs pytest and switches to the test database)."""
+
+    def __init__(self, log_path: Path):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(log_path, "w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true",
+             "--server.address", "127.0.0.1", "--server.port", str(self.port),
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=dict(os.environ), stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout_s: float = 120) -> float:
+        """Seconds until the server answers its health check (raises with the log's path when it never does)."""
+        started = time.perf_counter()
+        while time.perf_counter() - started < timeout_s:
+            try:
+                if urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1).read() == b"ok":
+                    return time.perf_counter() - started
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError(f"streamlit did not answer on {self.url} within {timeout_s:.0f} s; see {self.log.name}")
+
+    def stop(self) -> None:
+        """Stop the server (SIGKILL when it has not ended 30 s after SIGTERM) and close its log."""
+        self.process.terminate()
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(30)
+        self.log.close()
+
+
+def wait_idle(page) -> None:
+    """Wait until the app's rerun is over (as tests/browser/conftest.py: no running indicator, nothing stale)."""
+    page.wait_for_timeout(200)
+    page.wait_for_function(IDLE, polling=100)
+
+
+def open_page(page, key: str, title: str) -> float:
+    """Click ``title`` in the sidebar; seconds until the page is idle, its images loaded and its plotly figures drawn
+    (on the map: its legend too)."""
+    started = time.perf_counter()
+    page.get_by_test_id("stSidebar").get_by_role("link", name=title, exact=True).click()
+    heading = {"overview": f"Overview of {NAME}", "samples": f"Samples of {NAME}", "map": "Embedding map"}[key]
+    page.get_by_role("heading", name=heading).wait_for()
+    wait_idle(page)
+    if key == "map":
+        page.wait_for_function(MAP_DRAWN, polling=100)
+    elif key == "samples":
+        page.locator("[data-testid=stImage] img").first.wait_for()
+    else:
+        page.locator("[data-testid=stPlotlyChart] .main-svg").first.wait_for()  # the class distribution
+    page.wait_for_function(RENDERED, polling=100)
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    return time.perf_counter() - started
+
+
+def browse(url: str, figures: dict) -> None:
+    """Open the app in headless Chromium, pick the bench dataset, time each page twice, screenshot the first."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = context.new_page()
+            page.set_default_timeout(900_000)  # 1M samples on 2 busy cores: minutes, never a hang
+            started = time.perf_counter()
+            page.goto(f"{url}/guidelines")  # a page that only asks for a name: the dataset pick costs nothing
+            sidebar = page.get_by_test_id("stSidebar")
+            sidebar.get_by_text("Dataset", exact=True).wait_for()
+            wait_idle(page)
+            figures["browser_first_load_s"] = time.perf_counter() - started
+            sidebar.get_by_test_id("stSelectbox").first.click()
+            page.keyboard.type(NAME)
+            page.keyboard.press("Enter")
+            sidebar.get_by_text(f"{N:,} samples in '{NAME}'").wait_for()
+            wait_idle(page)
+            for visit in ("first", "warm"):
+                for key, title in BROWSER_PAGES.items():
+                    figures[f"browser_{key}_{visit}_s"] = open_page(page, key, title)
+                    print(f"  browser {key} ({visit}): {figures[f'browser_{key}_{visit}_s']:.1f} s", flush=True)
+                    if visit == "first":
+                        page.screenshot(path=str(ARTIFACTS / f"scale_{N}_{key}.png"))
+                    if key == "map" and visit == "first":
+                        counts = page.evaluate(MAP_COUNTS)
+                        counted = [re.search(r"\(([\d,]+)\)\s*$", t) for t in counts["legend"]]
+                        figures["map_points_drawn"] = counts["drawn"]
+                        figures["map_points_counted_in_legend"] = sum(int(m.group(1).replace(",", ""))
+                                                                      for m in counted if m)
+                        figures["map_legend"] = counts["legend"]
+                        figures["map_note"] = " ".join(counts["annotations"])
+                        figures["map_webgl_canvas"] = counts["webgl"]
+                        figures["map_caption"] = page.get_by_text(re.compile(r"^[\d,]+ samples, PCA")).inner_text()
+            context.close()
+        finally:
+            browser.close()
+
+
+def browser_main() -> None:
+    """--browser: the bench dataset and its map, the real app server, its pages in Chromium, its memory."""
+    started = time.perf_counter()
+    figures = {"samples": N, "load_average_1min_at_start": os.getloadavg()[0], "cpu_cores": os.cpu_count()}
+    figures["build_s"], ds = clock(make_dataset)
+    assert len(ds) == N, len(ds)
+    print(f"built {N:,} samples in {figures['build_s']:.1f} s", flush=True)
+    server = sampler = None
+    try:
+        figures.update(store_map(ds))
+        print(f"stored the map of {N:,} samples in {figures['map_compute_pca_s']:.1f} s", flush=True)
+        ARTIFACTS.mkdir(exist_ok=True)
+        server = AppServer(ARTIFACTS / f"streamlit_scale_{N}.log")
+        sampler = RssSampler(server.process.pid)
+        sampler.start()
+        figures["app_server_ready_s"] = server.wait_ready()
+        figures["app_server_rss_idle_MB"] = sampler.rss() / 2**20
+        browse(server.url, figures)
+        time.sleep(5)
+        figures["app_server_rss_after_MB"] = sampler.rss() / 2**20
+        figures["app_server_peak_rss_MB"] = sampler.peak_MB()
+        figures["app_server_rss_samples"] = len(sampler.samples)
+    finally:
+        if sampler is not None:
+            sampler.halt.set()
+            sampler.join(5)
+        if server is not None:
+            server.stop()
+        if "--keep" not in sys.argv:
+            store.delete_dataset(NAME)
+    figures["benchmark_s"] = time.perf_counter() - started
+    for key, value in figures.items():
+        print(f"{key:40s} {round(value, 3) if isinstance(value, float) else value}")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"scale_{N}_browser.json").write_text(json.dumps(figures, indent=1, default=str))
+
+
 def main():
     started = time.perf_counter()
     figures = {"samples": N, "real_image_files": FILES, "load_average_1min_at_start": os.getloadavg()[0],
@@ -214,4 +451,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    browser_main() if BROWSER else main()

@@ -133,12 +133,13 @@ def map_figure(frame: pd.DataFrame, color_by: str = GROUND_TRUTH, height: int = 
     else:
         raise ValueError(f"Cannot colour the map by {color_by!r}. Fix: use one of {', '.join(color_options(frame))}.")
     if len(full) > len(frame):
-        fig.add_annotation(text=f"Showing {len(frame):,} of {len(full):,} points (a fixed random sample); a box or "
-                                "lasso selects every sample inside it, shown or not.",
-                           xref="paper", yref="paper", x=0, y=1.0, yanchor="bottom", showarrow=False,
-                           font={"size": 12})
+        fig.add_annotation(text=f"Showing {len(frame):,} of {len(full):,} points (a fixed random sample);<br>a box "
+                                "or lasso selects every sample inside it, shown or not.",  # two lines: one was cut off
+                           xref="paper", yref="paper", x=0, y=1.0, xanchor="left", yanchor="bottom", align="left",
+                           showarrow=False, font={"size": 12})
     fig.update_layout(height=height, template="plotly_white", dragmode="select", uirevision="map",
-                      margin={"l": 0, "r": 0, "t": 30, "b": 70},  # the legend sits below: the toolbar keeps the top
+                      # the legend sits below: the toolbar (and the two-line note of a sampled map) keep the top
+                      margin={"l": 0, "r": 0, "t": 48 if len(full) > len(frame) else 30, "b": 70},
                       legend={"itemsizing": "constant", "orientation": "h", "x": 0, "y": -0.02, "yanchor": "top"},
                       xaxis={"visible": False}, yaxis={"visible": False, "scaleanchor": "x"})
     return escape_figure(fig)

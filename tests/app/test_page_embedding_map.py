@@ -119,7 +119,9 @@ def test_a_map_above_the_display_limit_draws_a_sample_but_selects_every_point_in
     assert drawn == map_figures.MAX_SHOWN  # the browser gets a sample…
     names = sorted(trace["name"] for trace in spec["data"])
     assert names == sorted(f"{c} ({(label == c).sum():,})" for c in "012")  # …but the legend counts every row
-    assert f"Showing {map_figures.MAX_SHOWN:,} of {n:,} points" in spec["layout"]["annotations"][0]["text"]
+    note = spec["layout"]["annotations"][0]["text"]
+    assert f"Showing {map_figures.MAX_SHOWN:,} of {n:,} points" in note
+    assert max(len(line) for line in note.split("<br>")) <= 70  # fits the map's column (one line was cut off)
 
     box = {"selection": {"points": [], "box": [{"x": [0.5, 0.0], "y": [0.0, 0.5]}], "lasso": []}}
     expected = frame["id"][frame.x.between(0, 0.5) & frame.y.between(0, 0.5)].tolist()
