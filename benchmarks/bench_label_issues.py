@@ -5,11 +5,17 @@ Quality: labels flipped at 5 % (uniform) and 10 % (class-conditional: 7→1, 1�
 noisy labels); precision / recall of the flags, average precision and R-precision of the ranking for
 sda2, cleanlab.filter.find_label_issues / cleanlab.rank.get_label_quality_scores and FiftyOne Brain's
 compute_mistakenness, all on the same predictions.
+Issue 8's reference, measured in the same run: a small CNN trained from scratch out of fold on the noisy labels
+(``sda2.compute.small_cnn``, 5 folds), ranked by cleanlab (get_label_quality_scores, find_label_issues) and by
+sda2 on the same CNN probabilities; beside it sda2's default CPU pipeline end to end (EfficientNet-Lite0
+embeddings → frozen-feature classifier + kNN label agreement → temperature calibration → find_label_issues).
+The goal: the default pipeline's AP at least that of cleanlab given the small CNN.
 Speed: the dataset-level pass (read, score, write back) on a 100,000-sample dataset against
 compute_mistakenness on the same dataset; array scoring of 1,000,000 x 10 against cleanlab.
 
     .venv/bin/python benchmarks/bench_label_issues.py            # everything (about 10-20 min on 2 cores)
     .venv/bin/python benchmarks/bench_label_issues.py --quick    # 20k-sample speed dataset, brain on 5k
+    .venv/bin/python benchmarks/bench_label_issues.py --quick --skip-effnet   # no EfficientNet embeddings
 """
 
 from __future__ import annotations
@@ -35,7 +41,11 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 
 import sda2  # noqa: E402,F401  (sets the database environment before FiftyOne is imported)
 from sda2 import arrays, config, store  # noqa: E402
+from sda2.analysis.calibration import calibrate_out_of_fold  # noqa: E402
 from sda2.analysis.label_issues import find_label_issues, label_quality_scores  # noqa: E402
+from sda2.analysis.oof import out_of_fold_proba  # noqa: E402
+from sda2.analysis.view_fusion import frozen_knn_proba, fuse_log_mean  # noqa: E402
+from sda2.compute.small_cnn import small_cnn_out_of_fold  # noqa: E402
 from sda2.compute.label_issues import detect_label_issues  # noqa: E402
 from sda2.ingest.base import Record  # noqa: E402
 from sda2.ingest.mnist import read_idx, write_pngs  # noqa: E402
@@ -93,6 +103,52 @@ def rank_metrics(suspicion: np.ndarray, truth: np.ndarray) -> dict:
             "r_precision": round(float(truth[top].mean()), 4)}
 
 
+def sda2_row(noisy: np.ndarray, probs: np.ndarray, truth: np.ndarray, seconds: float | None = None) -> dict:
+    """sda2's flags and ranking (self-confidence, as the app) on ``probs``; ``seconds``: making them, added."""
+    frame, t = timed(find_label_issues, noisy, probs)
+    return {**flag_metrics(frame["is_label_issue"].to_numpy(), truth),
+            **rank_metrics(-frame["label_quality"].to_numpy(), truth),
+            "seconds": round(t if seconds is None else seconds + t, 2)}
+
+
+def cleanlab_row(noisy: np.ndarray, probs: np.ndarray, truth: np.ndarray, seconds: float | None = None) -> dict:
+    """cleanlab's find_label_issues flags and get_label_quality_scores ranking on ``probs``."""
+    flags, t = timed(cl_find_label_issues, noisy, probs)
+    scores, t_rank = timed(cl_quality, noisy, probs)
+    return {**flag_metrics(flags, truth), **rank_metrics(-scores, truth),
+            "seconds": round((seconds or 0.0) + t + t_rank, 2)}
+
+
+def effnet_embeddings(n: int) -> tuple[np.ndarray, float, bool]:
+    """(EfficientNet-Lite0 embeddings of the MNIST test images in idx order, seconds to compute, whether they were
+    cached): sda2's default embeddings for 28 px images, on dataset bench_mnist_10k (cached in sda2_bench)."""
+    from sda2.compute.embeddings import compute_embeddings, default_model, load_embeddings
+    from sda2.ingest.mnist import import_mnist
+
+    name = "bench_mnist_10k"
+    if name not in store.list_datasets():
+        import_mnist(MNIST / "t10k-images-idx3-ubyte.gz", MNIST / "t10k-labels-idx1-ubyte.gz", name)
+    dataset = store.open_dataset(name)
+    model = default_model(dataset)
+    if model != "effnet_lite0":
+        print(f"note: sda2's default embedding model for MNIST is now {model!r}; this row uses effnet_lite0")
+    cached = bool([k for k in arrays.list_keys(name) if k == "embeddings_effnet_lite0"])
+    _, seconds = timed(compute_embeddings, dataset, model="effnet_lite0", progress=False)
+    ids, X = load_embeddings(dataset, "embeddings_effnet_lite0")
+    index = dict(zip(dataset.values("id"), dataset.values("source_index")))
+    order = np.argsort([index[i] for i in ids.tolist()])
+    if len(order) != n:
+        raise SystemExit(f"{name} holds {len(order)} embedded samples, not {n}. Fix: delete it and run again.")
+    return np.asarray(X, dtype=np.float32)[order], seconds, cached
+
+
+def default_pipeline(X: np.ndarray, noisy: np.ndarray) -> np.ndarray:
+    """What compute_predictions runs on CPU (model "frozen_knn", 5 folds, calibrated), on arrays."""
+    frozen, _ = out_of_fold_proba(X, [CLASSES[v] for v in noisy], CLASSES, folds=5, seed=0)
+    fused = frozen_knn_proba(frozen, X, noisy, len(CLASSES))
+    return calibrate_out_of_fold(fused, noisy, CLASSES, seed=0)[0]
+
+
 def make_dataset(name: str, paths: list[str], labels: np.ndarray, probs: np.ndarray) -> fo.Dataset:
     """A persistent dataset with ground truth, predictions (label, confidence, logits) and the stored probabilities."""
     if name in store.list_datasets():
@@ -109,9 +165,19 @@ def make_dataset(name: str, paths: list[str], labels: np.ndarray, probs: np.ndar
     return ds
 
 
-def quality(paths: list[str], images: np.ndarray, y: np.ndarray, brain: bool) -> dict:
+def quality(paths: list[str], images: np.ndarray, y: np.ndarray, brain: bool, effnet: bool = True) -> dict:
     X = images.reshape(len(images), -1).astype(np.float32) / 255
     out = {}
+    clean_cnn, t_clean = timed(small_cnn_out_of_fold, images, y, len(CLASSES), seed=0, progress=False)
+    out["small_cnn_clean_labels"] = {"oof_accuracy": round(float((clean_cnn.argmax(1) == y).mean()), 4),
+                                     "seconds": round(t_clean, 1), "folds": 5}
+    print(f"[small CNN, clean labels] out-of-fold accuracy {out['small_cnn_clean_labels']['oof_accuracy']:.2%} "
+          f"in {t_clean:.0f} s")
+    X_eff = None
+    if effnet:
+        X_eff, t_emb, cached = effnet_embeddings(len(y))
+        out["effnet_lite0_embeddings"] = {"seconds": round(t_emb, 1), "cached": cached, "dims": int(X_eff.shape[1])}
+        print(f"[EfficientNet-Lite0 embeddings] {t_emb:.0f} s{' (cached)' if cached else ''}")
     for scenario in ("uniform_5pct", "class_conditional_10pct"):
         noisy = flip_labels(y, scenario, np.random.default_rng(0))
         truth = noisy != y
@@ -141,12 +207,58 @@ def quality(paths: list[str], images: np.ndarray, y: np.ndarray, brain: bool) ->
                                         "same_flags_as_array_call": bool((detected["is_label_issue"].to_numpy()
                                                                           == ours["is_label_issue"].to_numpy()).all())}
             store.delete_dataset(ds.name)
+        cnn, t_cnn = timed(small_cnn_out_of_fold, images, noisy, len(CLASSES), seed=0, progress=False)
+        row["small_cnn"] = {"oof_accuracy_vs_true": round(float((cnn.argmax(1) == y).mean()), 4),
+                            "oof_accuracy_vs_noisy": round(float((cnn.argmax(1) == noisy).mean()), 4),
+                            "seconds": round(t_cnn, 1)}
+        row["cleanlab_on_small_cnn"] = cleanlab_row(noisy, cnn, truth, t_cnn)
+        row["sda2_on_small_cnn"] = sda2_row(noisy, cnn, truth, t_cnn)
+        if X_eff is not None:
+            default, t_default = timed(default_pipeline, X_eff, noisy)
+            row["default_pipeline"] = {"oof_accuracy_vs_true": round(float((default.argmax(1) == y).mean()), 4),
+                                       "seconds_without_embeddings": round(t_default, 1)}
+            row["sda2_default_pipeline"] = sda2_row(noisy, default, truth, t_default)
+            row["cleanlab_on_default_pipeline"] = cleanlab_row(noisy, default, truth, t_default)
+            both = calibrate_out_of_fold(fuse_log_mean(cnn, default), noisy, CLASSES, seed=0)[0]
+            row["sda2_small_cnn_fused_with_default"] = sda2_row(noisy, both, truth, t_cnn + t_default)
+            row["goal_default_ap_over_cleanlab_cnn_ap"] = round(
+                row["sda2_default_pipeline"]["average_precision"]
+                / row["cleanlab_on_small_cnn"]["average_precision"], 3)
         out[scenario] = row
+        print_table(scenario, row)
         print(f"[{scenario}] flipped {row['flipped']}: sda2 P/R {row['sda2']['precision']}/{row['sda2']['recall']} "
               f"AP {row['sda2']['average_precision']} | cleanlab P/R {row['cleanlab']['precision']}/"
               f"{row['cleanlab']['recall']} AP {row['cleanlab']['average_precision']}"
               + (f" | brain AP {row['fiftyone_brain_mistakenness']['average_precision']}" if brain else ""))
     return out
+
+
+def print_table(scenario: str, row: dict) -> None:
+    """The quality rows of one scenario: AP, R-precision, flag precision / recall, seconds (probabilities + scoring)."""
+    rows = [("sda2 on PCA-64 + logistic regression", row["sda2"], row["oof_seconds"]),
+            ("cleanlab on PCA-64 + logistic regression", row["cleanlab"], row["oof_seconds"]),
+            ("sda2 on small CNN", row["sda2_on_small_cnn"], None),
+            ("cleanlab on small CNN (issue 8 reference)", row["cleanlab_on_small_cnn"], None)]
+    if "sda2_default_pipeline" in row:
+        rows += [("sda2 default CPU pipeline (EffNet-Lite0, frozen+kNN, calibrated)",
+                  row["sda2_default_pipeline"], None),
+                 ("cleanlab on the default pipeline's probabilities", row["cleanlab_on_default_pipeline"], None),
+                 ("sda2 on small CNN x default pipeline (geometric mean, calibrated)",
+                  row["sda2_small_cnn_fused_with_default"], None)]
+    print(f"\n{scenario}: {row['flipped']} flipped labels; small CNN out-of-fold accuracy vs true labels "
+          f"{row['small_cnn']['oof_accuracy_vs_true']:.2%} ({row['small_cnn']['seconds']:.0f} s)"
+          + (f"; default pipeline {row['default_pipeline']['oof_accuracy_vs_true']:.2%}"
+             if "default_pipeline" in row else ""))
+    print(f"{'ranking / flags':<66} {'AP':>6} {'R-prec':>6} {'prec':>6} {'recall':>6} {'flagged':>7} {'seconds':>8}")
+    for label, r, extra in rows:
+        seconds = r["seconds"] + (extra or 0)
+        print(f"{label:<66} {r['average_precision']:>6.3f} {r['r_precision']:>6.3f} {r['precision']:>6.3f} "
+              f"{r['recall']:>6.3f} {r['flagged']:>7} {seconds:>8.1f}")
+    if "goal_default_ap_over_cleanlab_cnn_ap" in row:
+        ratio = row["goal_default_ap_over_cleanlab_cnn_ap"]
+        print(f"goal (issue 8): default pipeline AP / cleanlab-on-small-CNN AP = {ratio:.3f} "
+              f"({'met' if ratio >= 1 else 'not met'})")
+    print("seconds: making the probabilities (out of fold; embeddings not counted) + scoring\n")
 
 
 def dataset_speed(paths: list[str], y: np.ndarray, n: int, brain_n: int) -> dict:
@@ -202,6 +314,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small speed dataset (20k), brain timed on 5k")
     parser.add_argument("--speed-samples", type=int, default=100_000)
     parser.add_argument("--speed-only", action="store_true", help="skip the quality part (MNIST flips)")
+    parser.add_argument("--skip-effnet", action="store_true",
+                        help="leave out the default pipeline on EfficientNet-Lite0 embeddings")
     parser.add_argument("--brain-samples", type=int, default=None,
                         help="time compute_mistakenness on this many samples and scale (default: all)")
     args = parser.parse_args()
@@ -216,7 +330,7 @@ def main() -> None:
              else write_pngs(images, folder))
     results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores (shared)", "command": " ".join(sys.argv)}
     if not args.speed_only:
-        results["quality"] = quality(paths, images, y, brain=True)
+        results["quality"] = quality(paths, images, y, brain=True, effnet=not args.skip_effnet)
     results["dataset_pass"] = dataset_speed(paths, y, n_speed, brain_n)
     results["array_scoring"] = array_speed()
     RESULTS.mkdir(parents=True, exist_ok=True)
