@@ -4,9 +4,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from sda2.explore import browse, evaluation
-from sda2.compute.finetune import recommended_model
 from sda2.compute.embeddings import default_model
-from sda2.compute.predictions import compute_predictions, import_predictions_file, prediction_record
+from sda2.compute.predictions import (compute_predictions, import_predictions_file, prediction_record,
+                                      recommended_pipeline)
 from sda2.ui import bulk_widgets, evaluation_figures as figs, run_status, sample_grid
 from sda2.ui.safe_text import escape_figure, md, plot, unplot
 
@@ -71,10 +71,12 @@ if not evaluation.has_predictions(name, pred_field):
             "temperature scaling. If the dataset has no embeddings, they are computed first: raw pixels for tiny images, "
             f"EfficientNet-Lite0 features otherwise (here: {default_model(name)}; about 1 minute per 2,000 images on "
             "2 CPU cores). Or import your own model's predictions below.")
-    best = recommended_model()[0]
+    best = recommended_pipeline(name, gt_field)[0]
     choices = {None: f"Recommended for this machine ({best})",
                "frozen": "Frozen features: a classifier on image embeddings (fast preview, minutes on CPU)",
                "frozen_knn": "Frozen features + kNN label agreement on the same embeddings (better, ~15-30 % slower)",
+               "frozen_knn_cnn": "Frozen features + kNN + a small CNN trained here (small images: the most accurate "
+                                 "on CPU, about 1.5 min more per 10,000 images)",
                "finetune": "Fine-tune EfficientNet-Lite0 per fold (with a GPU; about 5 minutes on CPU)",
                "fused": "Fused: fine-tuned + frozen features + kNN label agreement (the most accurate, slowest)"}
     chosen = st.radio("Model", list(choices), format_func=lambda c: md(choices[c]), key="predictions_model")

@@ -59,6 +59,8 @@ _API = {
     "compute_predictions": "sda2.compute.predictions",
     "finetune_predictions": "sda2.compute.finetune",
     "recommended_model": "sda2.compute.finetune",
+    "recommended_pipeline": "sda2.compute.predictions",
+    "small_cnn_out_of_fold": "sda2.compute.small_cnn",
     "import_predictions": "sda2.compute.predictions",
     "evaluate": "sda2.explore.evaluation",
     "failure_by": "sda2.explore.evaluation",

@@ -111,9 +111,13 @@ def default_model(dataset_or_name) -> str:
     Measured on the first 3,000 MNIST test digits (28 px), frozen classifier + kNN, 5 folds: EfficientNet-Lite0
     at 160 px 93.3 % right, raw pixels 91.5 %; on photos (CIFAR-10N) raw pixels are far behind.
     """
-    paths = store.as_dataset(dataset_or_name).limit(20).values("filepath")
-    largest, _ = _probe(paths)
+    largest = largest_side(dataset_or_name)
     return "pixels" if 0 < largest <= TINY_IMAGE_SIDE else "effnet_lite0"
+
+
+def largest_side(dataset_or_name) -> int:
+    """The larger side, in pixels, of the dataset's first readable image (among its first 20; 0 when none is)."""
+    return _probe(store.as_dataset(dataset_or_name).limit(20).values("filepath"))[0]
 
 
 def _embedder(model: str, input_size, device, stored_info: dict | None, paths: list[str]):

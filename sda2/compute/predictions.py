@@ -23,14 +23,16 @@ import fiftyone as fo
 from sda2 import arrays, runs, store
 from sda2.analysis.calibration import Trust, calibrate_out_of_fold, trust_summary
 from sda2.analysis.oof import out_of_fold_multilabel_proba, out_of_fold_proba, small_class_notes
-from sda2.analysis.view_fusion import frozen_knn_proba
-from sda2.compute.embeddings import compute_embeddings, default_model, embedding_keys
-from sda2.compute.finetune import DEFAULT_FOLDS, FinetuneProgress, choose_model, finetune_predictions, fused_proba
+from sda2.analysis.view_fusion import frozen_knn_proba, fuse_log_mean
+from sda2.compute.embeddings import compute_embeddings, default_model, embedding_keys, largest_side
+from sda2.compute.finetune import (DEFAULT_FOLDS, FinetuneProgress, choose_model, finetune_predictions, fused_proba,
+                                   load_images)
+from sda2.compute.small_cnn import small_cnn_out_of_fold
 from sda2.compute.run_params import prediction_run_params
 from sda2.label_versions import label_version
 
 MULTILABEL_CUTOFF = 0.5
-EMBEDDING_PIPELINES = ("frozen", "frozen_knn")  # pipelines that need embeddings only (no fine-tuning)
+EMBEDDING_PIPELINES = ("frozen", "frozen_knn", "frozen_knn_cnn")  # pipelines without fine-tuning
 ID_COLUMNS = ("id", "sample_id", "filepath")
 
 
@@ -70,11 +72,24 @@ def probabilities_key(pred_field: str) -> str:
     return "probabilities" if pred_field == "predictions" else f"probabilities_{pred_field}"
 
 
-def _embedding_progress(progress):
-    """``compute_predictions``' progress (True, False or a FinetuneProgress callback) as compute_embeddings takes it."""
+def _step_progress(progress, what: str):
+    """``compute_predictions``' progress (True, False or a FinetuneProgress callback) as a step taking
+    ``(fraction, eta_s, text)`` reports it (compute_embeddings, the small CNN), its texts prefixed with ``what``."""
     if not callable(progress):
         return bool(progress)
-    return lambda fraction, eta_s, text: progress(FinetuneProgress(fraction, eta_s, f"Embedding the images: {text}"))
+    return lambda fraction, eta_s, text: progress(FinetuneProgress(fraction, eta_s, f"{what}: {text}"))
+
+
+def _small_cnn_view(dataset, ids: list[str], codes: np.ndarray, n_classes: int, side: int, folds: int, seed: int,
+                    progress) -> np.ndarray:
+    """Out-of-fold probabilities of a small CNN on the images of ``ids`` at ``side`` px (uniform where unreadable)."""
+    path_of = dict(zip(*dataset.values(["id", "filepath"])))
+    images, ok, _ = load_images([path_of[sid] for sid in ids], side)
+    out = np.full((len(ids), n_classes), 1.0 / n_classes)
+    if ok:
+        out[ok] = small_cnn_out_of_fold(images, codes[ok], n_classes, folds=folds, seed=seed,
+                                        progress=_step_progress(progress, "Training the small CNN"))
+    return out
 
 
 def _embedding_key(dataset, key: str | None, compute_missing: bool, progress=True) -> str:
@@ -87,7 +102,7 @@ def _embedding_key(dataset, key: str | None, compute_missing: bool, progress=Tru
         raise KeyError(f"Dataset {dataset.name!r} has no embeddings yet. Fix: run "
                        "sda2.compute_embeddings(dataset, model='pixels') (or 'effnet_lite0') first, or pass "
                        "compute_missing=True.")
-    return compute_embeddings(dataset, model=default_model(dataset), progress=_embedding_progress(progress)).key
+    return compute_embeddings(dataset, model=default_model(dataset), progress=_step_progress(progress, "Embedding the images")).key
 
 
 def _ground_truth(dataset, gt_field: str, kind: str) -> list:
@@ -186,13 +201,15 @@ def compute_predictions(dataset_or_name, embeddings_key: str | None = None, fold
                         time_budget_s: float | None = None, progress=True,
                         finetune_options: dict | None = None) -> PredictionReport:
     """Out-of-fold predictions by the recommended pipeline for this machine, or ``model=`` "frozen" / "frozen_knn" /
-    "finetune" / "fused" (:func:`sda2.compute.finetune.recommended_model`: frozen_knn on CPU, fused with a CUDA GPU).
+    "finetune" / "fused" / "frozen_knn_cnn" (:func:`recommended_pipeline`: fused with a CUDA GPU; on CPU
+    frozen_knn_cnn for 17-32 px images, frozen_knn otherwise).
 
     "frozen": a classifier on stored embeddings (the best stored; if none, :func:`sda2.compute.embeddings.default_model`'s
     are computed first: raw pixels for tiny images, EfficientNet-Lite0 otherwise), 5 folds.
     "frozen_knn": that classifier fused (geometric mean) with kNN label agreement on the same embeddings; on
     CIFAR-10N it beats the classifier alone (benchmarks/bench_real_noise.py) for ~15-30 % more time. Passing
-    ``embeddings_key`` without ``model`` runs it.
+    ``embeddings_key`` without ``model`` runs it. "frozen_knn_cnn": those two and a small CNN trained from scratch
+    out of fold on the images (:mod:`sda2.compute.small_cnn`; small images).
     "finetune": EfficientNet-Lite0 fine-tuned per fold on the images (:mod:`sda2.compute.finetune`), 3 folds,
     fitted to ``time_budget_s``. "fused": the geometric mean of finetune, frozen and kNN label agreement on the
     embeddings (EfficientNet-Lite0 ones computed first if none exist). ``progress`` is True (tqdm),
@@ -209,10 +226,12 @@ def compute_predictions(dataset_or_name, embeddings_key: str | None = None, fold
     dataset = store.as_dataset(dataset_or_name)
     kind = _kind(dataset, gt_field)
     check_prediction_field(dataset, pred_field, gt_field)
-    chosen, why = choose_model(model if model is not None or embeddings_key is None else "frozen_knn", kind)
+    side = largest_side(dataset) if model is None and embeddings_key is None else None
+    chosen, why = choose_model(model if model is not None or embeddings_key is None else "frozen_knn", kind, side,
+                               len(dataset))
     if model is None and embeddings_key is not None:
         why = "embeddings given, so the pipeline on them alone (frozen-feature classifier + kNN label agreement)"
-    if kind != "classification" and chosen == "frozen_knn":
+    if kind != "classification" and chosen in ("frozen_knn", "frozen_knn_cnn"):
         chosen, why = "frozen", "multi-label datasets use the frozen-feature classifier"
     folds = folds or (5 if chosen in EMBEDDING_PIPELINES else DEFAULT_FOLDS)
     all_ids = dataset.values("id")
@@ -227,7 +246,7 @@ def compute_predictions(dataset_or_name, embeddings_key: str | None = None, fold
     if chosen != "finetune":
         if chosen == "fused" and embeddings_key is None and not embedding_keys(dataset.name):
             embeddings_key = compute_embeddings(dataset, model="effnet_lite0",
-                                                progress=_embedding_progress(progress)).key
+                                                progress=_step_progress(progress, "Embedding the images")).key
         key = _embedding_key(dataset, embeddings_key, compute_missing, progress)
         _, X = arrays.load(dataset.name, key, ids=all_ids)
         missing = np.isnan(X).any(axis=1) | ~np.isin(np.arange(len(all_ids)), keep)
@@ -250,9 +269,15 @@ def compute_predictions(dataset_or_name, embeddings_key: str | None = None, fold
         notes = list(small_class_notes(truth, folds).values())
         if chosen == "fused":
             proba = fused_proba(tuned, ids, X, truth, classes, folds, seed)
-        elif chosen == "frozen_knn":
+        elif chosen in ("frozen_knn", "frozen_knn_cnn"):
             frozen, classes = out_of_fold_proba(X, truth, classes, folds=folds, classifier=classifier, seed=seed)
             proba = frozen_knn_proba(frozen, X, _codes(truth, classes), len(classes))
+            if chosen == "frozen_knn_cnn":
+                cnn_start = time.perf_counter()
+                side = side or largest_side(dataset)
+                proba = fuse_log_mean(proba, _small_cnn_view(dataset, ids, _codes(truth, classes), len(classes),
+                                                             min(max(side, 8), 64), folds, seed, progress))
+                cnn_seconds = round(time.perf_counter() - cnn_start, 1)
         else:
             proba, classes = (tuned.proba, tuned.classes) if tuned else \
                 out_of_fold_proba(X, truth, classes, folds=folds, classifier=classifier, seed=seed)
@@ -265,6 +290,8 @@ def compute_predictions(dataset_or_name, embeddings_key: str | None = None, fold
     accuracy = _accuracy(truth, proba, classes, kind)
     seconds = time.perf_counter() - start
     made = ({"model": "finetune_effnet_lite0", **tuned.info(), "folds": folds} if tuned else {"folds": folds})
+    if chosen == "frozen_knn_cnn":
+        made.update({"small_cnn_input_size": min(max(side, 8), 64), "small_cnn_seconds": cnn_seconds})
     _write(dataset, pred_field, ids, proba, classes, kind, source="out-of-fold", embeddings=key,
            calibration=calibration, accuracy=accuracy, excluded=excluded[:1000], notes=notes, label_version=version,
            **{"pipeline": chosen, "chosen_because": why, **made, "seconds": round(seconds, 1)})
@@ -272,8 +299,16 @@ def compute_predictions(dataset_or_name, embeddings_key: str | None = None, fold
               f"frozen, {tuned.epochs} epochs on {tuned.device})" if tuned else f"{folds}-fold out-of-fold on {key!r}")
     source += f" fused with a classifier and kNN on {key!r}" if chosen == "fused" else ""
     source += " fused with kNN label agreement on the same embeddings" if chosen == "frozen_knn" else ""
+    source += (" fused with kNN label agreement on the same embeddings and a small CNN trained out of fold on the "
+               "images") if chosen == "frozen_knn_cnn" else ""
     return PredictionReport(dataset.name, pred_field, f"{source}; model {chosen!r}, {why}", len(ids), classes,
                             accuracy, seconds, excluded, notes, calibration, model=chosen)
+
+
+def recommended_pipeline(dataset_or_name, gt_field: str = "ground_truth") -> tuple[str, str]:
+    """(pipeline, why) that :func:`compute_predictions` runs on this dataset when no ``model`` is given."""
+    dataset = store.as_dataset(dataset_or_name)
+    return choose_model(None, _kind(dataset, gt_field), largest_side(dataset), len(dataset))
 
 
 def prediction_record(dataset_or_name, pred_field: str = "predictions") -> dict:
