@@ -59,7 +59,9 @@ def run_report() -> None:
         st.caption(md(note))
     if record.get("pipeline"):
         made = (f"fine-tuned EfficientNet-Lite0 at {record.get('input_size')} px, {record.get('epochs')} epochs"
-                if record["pipeline"] == "finetune" else f"a classifier on {record.get('embeddings')}")
+                if record["pipeline"] == "finetune" else f"a classifier on {record.get('embeddings')}"
+                + (f" and a small CNN on the {record.get('small_cnn_input_size')} px images"
+                   if record["pipeline"] == "frozen_knn_cnn" else ""))
         accuracy = f", out-of-fold accuracy {record['accuracy']:.1%}" if record.get("accuracy") is not None else ""
         st.caption(md(f"Predictions by the {record['pipeline']} model ({made}, {record.get('folds')} folds, "
                       f"{record.get('seconds', 0):,.0f} s{accuracy}); {record.get('chosen_because', '')}."))
@@ -69,8 +71,8 @@ if not evaluation.has_predictions(name, pred_field):
     st.info(f"{md(repr(name))} has no predictions yet. Compute out-of-fold predictions: every sample is predicted by a "
             "model (logistic regression on image embeddings, 5 folds) that never saw its label, calibrated by "
             "temperature scaling. If the dataset has no embeddings, they are computed first: raw pixels for tiny images, "
-            f"EfficientNet-Lite0 features otherwise (here: {default_model(name)}; about 1 minute per 2,000 images on "
-            "2 CPU cores). Or import your own model's predictions below.")
+            f"EfficientNet-Lite0 features otherwise (here: {default_model(name)}; EfficientNet-Lite0 takes about 1 min per "
+            "3,000 images on a 2-core CPU). Or import your own model's predictions below.")
     best = recommended_pipeline(name, gt_field)[0]
     choices = {None: f"Recommended for this machine ({best})",
                "frozen": "Frozen features: a classifier on image embeddings (fast preview, minutes on CPU)",

@@ -26,6 +26,7 @@ DECISION_BUTTONS = {
     "ambiguous": ("Ambiguous", "U"),
     "exclude": ("Exclude from training", "X"),
 }
+BUTTON_WIDTHS = {"accept": 1.5, "keep": 0.85, "ambiguous": 0.85, "exclude": 1.3}  # relative; the rest 1
 UNDO_SHORTCUT = "Z"
 ACCEPT_PRIMARY_MIN = 0.8  # below this calibrated confidence in the suggestion, "Keep as is" is the default
 
@@ -78,7 +79,7 @@ def decision_bar(classes: list[str], row, decide, editable: bool = True,
                  index=classes.index(suggested) if suggested in classes else 0)
     sure = suggestion_confidence is None or suggestion_confidence >= ACCEPT_PRIMARY_MIN
     primary = "accept" if sure and editable else "keep"
-    cols = st.columns(len(DECISION_BUTTONS))
+    cols = st.columns([BUTTON_WIDTHS.get(d, 1) for d in DECISION_BUTTONS])  # every label whole, confidence included
     for col, (decision, (text, key)) in zip(cols, DECISION_BUTTONS.items()):
         if decision == "accept" and suggestion_confidence is not None:
             text = f"{text} ({suggestion_confidence:.0%} sure)"
