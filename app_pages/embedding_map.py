@@ -23,7 +23,7 @@ if not keys:
     if st.button(label[model], key="map_compute", type="primary"):
         n = context.dataset().count()
         st.caption("Embedding the images")
-        bar = ProgressBar(f"{model} embeddings", n)
+        bar = ProgressBar("pixel embeddings" if model == "pixels" else f"{model} embeddings", n)
         compute_embeddings(context.dataset_name, model=model,
                            batch_size=max(16, min(1024, n // 20)) if model == "pixels" else None, progress=bar)
         embed_s, estimated = bar.done(), bar.first_estimate

@@ -62,7 +62,7 @@ def test_runtime_imports_are_declared_dependencies():
     assert undeclared(code, names(RUNTIME)) == {}
 
 
-@pytest.mark.parametrize("folder, extras", [("tests", ["test", "browser"]), ("benchmarks", ["test"]),
+@pytest.mark.parametrize("folder, extras", [("tests", ["test", "browser"]), ("benchmarks", ["test", "browser"]),
                                             ("notebooks", ["notebooks"])])
 def test_tests_benchmarks_and_notebooks_need_only_their_extras(folder, extras):
     declared = names(RUNTIME).union(*(names(EXTRAS[e]) for e in extras))
