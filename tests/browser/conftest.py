@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEST_DB
+from tests.conftest import ARTIFACTS, TEST_DB
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -119,3 +119,20 @@ def wait_idle(page) -> None:
     page.wait_for_timeout(200)
     page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]') && "
                            "!document.querySelector('[data-stale=true]')")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """When a browser test fails, keep a screenshot of every page it had open (artifacts/failed_<test>_<n>.png)."""
+    outcome = yield
+    report = outcome.get_result()
+    browser = item.funcargs.get("browser")
+    if report.when != "call" or not report.failed or browser is None:
+        return
+    ARTIFACTS.mkdir(exist_ok=True)
+    pages = [p for context in browser.contexts for p in context.pages]
+    for n, open_page in enumerate(pages):
+        try:
+            open_page.screenshot(path=str(ARTIFACTS / f"failed_{item.name}_{n}.png"), full_page=True, timeout=10_000)
+        except Exception as exc:  # noqa: BLE001 (a page that cannot be drawn must not hide the test's own failure)
+            report.sections.append(("failure screenshot", f"page {n}: {exc}"))
