@@ -102,7 +102,8 @@ def _embedding_key(dataset, key: str | None, compute_missing: bool, progress=Tru
         raise KeyError(f"Dataset {dataset.name!r} has no embeddings yet. Fix: run "
                        "sda2.compute_embeddings(dataset, model='pixels') (or 'effnet_lite0') first, or pass "
                        "compute_missing=True.")
-    return compute_embeddings(dataset, model=default_model(dataset), progress=_step_progress(progress, "Embedding the images")).key
+    return compute_embeddings(dataset, model=default_model(dataset),
+                              progress=_step_progress(progress, "Embedding the images")).key
 
 
 def _ground_truth(dataset, gt_field: str, kind: str) -> list:
@@ -189,11 +190,11 @@ def _excluded(dataset, key: str, ids: list[str], missing: np.ndarray) -> list[di
             for i in np.flatnonzero(missing)]
 
 
-
 def _codes(truth: list, classes: list[str]) -> np.ndarray:
     """Each label's column in ``classes`` (-1 for unlabeled)."""
     index = {c: j for j, c in enumerate(classes)}
     return np.array([index[t] if t is not None else -1 for t in truth], dtype=np.int64)
+
 
 def compute_predictions(dataset_or_name, embeddings_key: str | None = None, folds: int | None = None,
                         gt_field: str = "ground_truth", pred_field: str = "predictions", classifier=None,
@@ -271,13 +272,15 @@ def compute_predictions(dataset_or_name, embeddings_key: str | None = None, fold
             proba = fused_proba(tuned, ids, X, truth, classes, folds, seed)
         elif chosen in ("frozen_knn", "frozen_knn_cnn"):
             frozen, classes = out_of_fold_proba(X, truth, classes, folds=folds, classifier=classifier, seed=seed)
-            proba = frozen_knn_proba(frozen, X, _codes(truth, classes), len(classes))
+            codes = _codes(truth, classes)
+            proba = frozen_knn_proba(frozen, X, codes, len(classes))
             if chosen == "frozen_knn_cnn":
                 cnn_start = time.perf_counter()
-                side = side or largest_side(dataset)
-                proba = fuse_log_mean(proba, _small_cnn_view(dataset, ids, _codes(truth, classes), len(classes),
-                                                             min(max(side, 8), 64), folds, seed, progress))
-                cnn_seconds = round(time.perf_counter() - cnn_start, 1)
+                cnn_size = min(max(side or largest_side(dataset), 8), 64)  # the small CNN takes 8..64 px
+                proba = fuse_log_mean(proba, _small_cnn_view(dataset, ids, codes, len(classes), cnn_size, folds,
+                                                             seed, progress))
+                made_cnn = {"small_cnn_input_size": cnn_size,
+                            "small_cnn_seconds": round(time.perf_counter() - cnn_start, 1)}
         else:
             proba, classes = (tuned.proba, tuned.classes) if tuned else \
                 out_of_fold_proba(X, truth, classes, folds=folds, classifier=classifier, seed=seed)
@@ -291,7 +294,7 @@ def compute_predictions(dataset_or_name, embeddings_key: str | None = None, fold
     seconds = time.perf_counter() - start
     made = ({"model": "finetune_effnet_lite0", **tuned.info(), "folds": folds} if tuned else {"folds": folds})
     if chosen == "frozen_knn_cnn":
-        made.update({"small_cnn_input_size": min(max(side, 8), 64), "small_cnn_seconds": cnn_seconds})
+        made.update(made_cnn)
     _write(dataset, pred_field, ids, proba, classes, kind, source="out-of-fold", embeddings=key,
            calibration=calibration, accuracy=accuracy, excluded=excluded[:1000], notes=notes, label_version=version,
            **{"pipeline": chosen, "chosen_because": why, **made, "seconds": round(seconds, 1)})
