@@ -3,6 +3,14 @@
 A k-fold cross-validated classifier (centred features scaled with a floor, see :class:`FlooredScaler`, + an
 L2-regularised logistic regression by default) gives each labeled row its probabilities from the fold model
 trained without it; rows without a label get theirs from one model fitted on all labeled rows.
+
+With no classifier given, :func:`out_of_fold_proba` first projects features wider than ``REDUCED_DIMS`` onto their
+top principal components (fitted on all rows, labels unseen) and picks the regularisation from ``C_GRID`` by the
+out-of-fold log-loss of the given labels. Measured on CIFAR-10N (first 20,000 photos, EfficientNet-Lite0
+embeddings, trained on one worker's labels, 17 % wrong; scored against the true labels): accuracy 0.725 in
+138 s on the 1,280 raw dimensions with C = 0.05, 0.787 in 14 s on 256 components with C = 0.01 (the wider model
+learns the wrong labels); on MNIST with 10 % flipped labels the error ranking's AP went from 0.984 to 0.987.
+Clean MNIST prefers C = 0.05 (96.3 % against 95.6 % with C = 0.01), hence the choice by log-loss.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 from sklearn.multiclass import OneVsRestClassifier
@@ -18,6 +27,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 DEFAULT_C = 0.05
+REDUCED_DIMS = 256  # wider features are projected onto this many principal components before the default model
+C_GRID = (0.01, 0.05)  # the default model's regularisation, chosen per run by out-of-fold log-loss
 SCALE_FLOOR_QUANTILE = 0.9
 
 
@@ -91,14 +102,29 @@ def small_class_notes(y, folds: int = 5) -> dict[str, str]:
     return notes
 
 
+def reduced_features(X, dims: int = REDUCED_DIMS, seed: int = 0) -> np.ndarray:
+    """``X`` projected onto its top ``dims`` principal components (fitted on every row, no labels), or ``X`` as it
+    is when it has at most ``dims`` columns or rows."""
+    X = np.asarray(X, dtype=np.float32)
+    if X.shape[1] <= dims or X.shape[0] <= dims:
+        return X
+    return PCA(dims, random_state=seed).fit_transform(X).astype(np.float32)
+
+
+def _log_loss(proba: np.ndarray, codes: np.ndarray) -> float:
+    return float(-np.log(np.clip(proba[np.arange(len(codes)), codes], 1e-12, None)).mean())
+
+
 def out_of_fold_proba(X, y, classes: list[str] | None = None, folds: int = 5, classifier=None,
-                      seed: int = 0) -> tuple[np.ndarray, list[str]]:
+                      seed: int = 0, details: dict | None = None) -> tuple[np.ndarray, list[str]]:
     """(probabilities n×k, class names) for labels ``y`` (None or "" = unlabeled), columns in ``classes`` order.
 
     Classes with fewer rows than folds are kept (:func:`small_class_notes` says what that means for each); when
     every class is smaller than ``folds``, fewer folds are used (the largest class's size, at least 2). In a fold
     whose training part lacks a class, that class gets probability 0 (the model cannot predict what it never saw). Classes in ``classes`` absent from
-    ``y`` get a zero column.
+    ``y`` get a zero column. With no ``classifier``: :func:`reduced_features`, then :func:`default_classifier` with
+    the C of ``C_GRID`` whose out-of-fold log-loss is lowest (see the module doc); ``details``, when given, is filled
+    with what was chosen (``classifier``, ``C``, ``dims``, ``log_loss`` per C).
     """
     y = np.array([None if v is None or v == "" else str(v) for v in y], dtype=object)
     X = _check_inputs(X, len(y))
@@ -115,14 +141,30 @@ def out_of_fold_proba(X, y, classes: list[str] | None = None, folds: int = 5, cl
     codes = np.array([index[v] for v in y[labeled]])
     # stratified folds need one class with at least as many rows as folds: use fewer folds when none has
     n_splits = min(_n_splits(folds, int(labeled.sum())), max(2, int(np.bincount(codes).max())))
-    model = clone(classifier) if classifier is not None else default_classifier()
     cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
-        warnings.filterwarnings("ignore", message="Number of classes in training fold", category=RuntimeWarning)
-        oof = cross_val_predict(model, X[labeled], codes, cv=cv, method="predict_proba")
-    proba = np.zeros((len(y), len(classes)), dtype=np.float64)
+
+    def predict(model):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+            warnings.filterwarnings("ignore", message="Number of classes in training fold", category=RuntimeWarning)
+            return cross_val_predict(model, X[labeled], codes, cv=cv, method="predict_proba")
+
     seen = np.unique(codes)  # cross_val_predict orders columns by the sorted codes present
+    if classifier is not None:
+        model = clone(classifier)
+        oof = predict(model)
+        chosen = {"classifier": type(model).__name__}
+    else:
+        X = reduced_features(X, seed=seed)
+        tried = {C: predict(default_classifier(C=C)) for C in C_GRID}
+        losses = {C: _log_loss(p, np.searchsorted(seen, codes)) for C, p in tried.items()}
+        best = min(losses, key=losses.get)
+        model, oof = default_classifier(C=best), tried[best]
+        chosen = {"classifier": f"PCA({X.shape[1]}) + floored scaling + logistic regression", "C": best,
+                  "dims": int(X.shape[1]), "log_loss": {str(C): round(v, 4) for C, v in losses.items()}}
+    if details is not None:
+        details.update(chosen)
+    proba = np.zeros((len(y), len(classes)), dtype=np.float64)
     proba[np.flatnonzero(labeled)[:, None], seen[None, :]] = oof
     if (~labeled).any():
         model.fit(X[labeled], codes)

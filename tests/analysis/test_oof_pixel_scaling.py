@@ -33,7 +33,10 @@ def test_wrong_predictions_at_099_before_and_after(mnist_dir):
           f"after calibration {c_hi}/{a_wrong}; ECE {cal.ece_before:.3f} -> {cal.ece_after:.3f}")
     assert b_hi / b_wrong > 0.015  # the defect, measured
     assert a_hi / a_wrong <= 0.01 and c_hi / a_wrong <= 0.015
-    assert a_wrong <= b_wrong * 1.02  # no accuracy is lost for it
+    # at most half a point of accuracy on these clean labels: the default now projects the 784 pixels onto 256
+    # principal components (559 wrong against 533 here), which ranks label errors better on noisy labels
+    # (tests/analysis/test_oof.py; the module doc of sda2.analysis.oof has the MNIST and CIFAR-10N figures)
+    assert a_wrong <= b_wrong + 0.006 * N
     assert cal.ece_after < 0.03
 
 
