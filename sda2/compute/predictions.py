@@ -266,12 +266,14 @@ def compute_predictions(dataset_or_name, embeddings_key: str | None = None, fold
     truth = [truth_all[i] for i in keep]
     notes: list[str] = []
     calibration = None
+    frozen_model: dict = {}  # what out_of_fold_proba chose (components, C), recorded with the run
     if kind == "classification":
         notes = list(small_class_notes(truth, folds).values())
         if chosen == "fused":
             proba = fused_proba(tuned, ids, X, truth, classes, folds, seed)
         elif chosen in ("frozen_knn", "frozen_knn_cnn"):
-            frozen, classes = out_of_fold_proba(X, truth, classes, folds=folds, classifier=classifier, seed=seed)
+            frozen, classes = out_of_fold_proba(X, truth, classes, folds=folds, classifier=classifier, seed=seed,
+                                                details=frozen_model)
             codes = _codes(truth, classes)
             proba = frozen_knn_proba(frozen, X, codes, len(classes))
             if chosen == "frozen_knn_cnn":
@@ -283,7 +285,8 @@ def compute_predictions(dataset_or_name, embeddings_key: str | None = None, fold
                             "small_cnn_seconds": round(time.perf_counter() - cnn_start, 1)}
         else:
             proba, classes = (tuned.proba, tuned.classes) if tuned else \
-                out_of_fold_proba(X, truth, classes, folds=folds, classifier=classifier, seed=seed)
+                out_of_fold_proba(X, truth, classes, folds=folds, classifier=classifier, seed=seed,
+                                  details=frozen_model)
         if calibrate:
             proba, found = calibrate_out_of_fold(proba, _codes(truth, classes), classes, seed=seed)
             calibration = found.as_dict()
@@ -295,6 +298,8 @@ def compute_predictions(dataset_or_name, embeddings_key: str | None = None, fold
     made = ({"model": "finetune_effnet_lite0", **tuned.info(), "folds": folds} if tuned else {"folds": folds})
     if chosen == "frozen_knn_cnn":
         made.update(made_cnn)
+    if frozen_model:
+        made["frozen_classifier"] = frozen_model
     _write(dataset, pred_field, ids, proba, classes, kind, source="out-of-fold", embeddings=key,
            calibration=calibration, accuracy=accuracy, excluded=excluded[:1000], notes=notes, label_version=version,
            **{"pipeline": chosen, "chosen_because": why, **made, "seconds": round(seconds, 1)})

@@ -20,6 +20,8 @@ def test_small_images_get_the_small_cnn_view_and_the_run_is_recorded(mnist_dir, 
     assert record["pipeline"] == "frozen_knn_cnn" and record["small_cnn_input_size"] == 28
     assert record["small_cnn_seconds"] > 0 and "small images (28 px)" in record["chosen_because"]
     assert record["accuracy"] > 0.9  # 300 digits, 5 folds: measured 0.953 (frozen + kNN alone: 0.887)
+    frozen = record["frozen_classifier"]  # the frozen view's model: 1,280 embedding dims onto 256 components
+    assert frozen["dims"] == 256 and frozen["C"] in (0.01, 0.05) and set(frozen["log_loss"]) == {"0.01", "0.05"}
     ids, probs = arrays.load(dataset_name, "probabilities")
     assert probs.shape == (300, 10) and np.allclose(probs.sum(1), 1.0)
 
