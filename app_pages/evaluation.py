@@ -58,8 +58,13 @@ def run_report() -> None:
     for note in record.get("notes") or []:
         st.caption(md(note))
     if record.get("pipeline"):
+        frozen = record.get("frozen_classifier") or {}
+        classifier = (f"a logistic regression (C {frozen['C']}, chosen by out-of-fold log-loss) on "
+                      f"{frozen['dims']} dimensions of {record.get('embeddings')}" if "C" in frozen
+                      else f"a classifier on {record.get('embeddings')}")
         made = (f"fine-tuned EfficientNet-Lite0 at {record.get('input_size')} px, {record.get('epochs')} epochs"
-                if record["pipeline"] == "finetune" else f"a classifier on {record.get('embeddings')}"
+                if record["pipeline"] == "finetune" else classifier
+                + (" with nearest-neighbour label agreement" if record["pipeline"].startswith("frozen_knn") else "")
                 + (f" and a small CNN on the {record.get('small_cnn_input_size')} px images"
                    if record["pipeline"] == "frozen_knn_cnn" else ""))
         accuracy = f", out-of-fold accuracy {record['accuracy']:.1%}" if record.get("accuracy") is not None else ""

@@ -107,4 +107,5 @@ def test_model_choice_runs_the_chosen_pipeline_and_says_which(digits, dataset_na
     at.button(key="compute_predictions").click().run()
     assert not at.exception, at.exception
     assert "model 'frozen', chosen explicitly" in at.success[0].value
-    assert any(c.value.startswith("Predictions by the frozen model") for c in at.caption)
+    made = [c.value for c in at.caption if c.value.startswith("Predictions by the frozen model")]
+    assert len(made) == 1 and "chosen by out-of-fold log-loss) on 64 dimensions of embeddings" in made[0]
