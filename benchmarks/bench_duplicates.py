@@ -6,8 +6,8 @@ degrees, rotation with 5 % scale, Gaussian noise sigma 8, blur, contrast 0.8, 2-
 from a different source. Originals are in split "train", copies in "test". Tools, in the same run:
 - sda2 (default): candidates from border-trimmed fingerprints (the 5 nearest, plus the nearest of each
   rotated / scaled / blurred / shifted version of the fingerprint, cosine >= 0.5), verified on the images,
-  kept when sure (>= 0.92) or >= 0.8 and 0.1 above both images' next-best candidate (a ratio test), grouped
-  as stars around a representative (detect_duplicates, verify=True);
+  kept when sure (>= 0.95) or >= 0.8 with at most half the residual (1 - similarity) of both images' next-best
+  candidate (a ratio test), grouped as stars around a representative (detect_duplicates, verify=True);
 - sda2 old: the cosine cut 0.99 on the same fingerprints, connected components (verify=False);
 - FiftyOne Brain compute_near_duplicates and cleanlab Datalab's near_duplicate check (default threshold)
   on the same fingerprints.
@@ -177,7 +177,7 @@ def ours(ds, family, kinds, verify: bool, same_photo=None) -> tuple[dict, object
     frame, seconds = timed(detect_duplicates, ds, progress=verify, write=False, verify=verify, **options)
     result = {"seconds_total": round(seconds, 1), **evaluate(frame_pairs(ds, frame), family, kinds, same_photo)}
     result.update({k: v for k, v in frame.attrs.items()
-                   if k in ("k", "candidate_pairs", "verified_pairs", "grouping", "verify_threshold", "sure", "margin")})
+                   if k in ("k", "candidate_pairs", "verified_pairs", "grouping", "verify_threshold", "sure", "ratio")})
     return result, frame
 
 

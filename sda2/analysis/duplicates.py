@@ -118,17 +118,17 @@ def find_duplicates(embeddings=None, threshold: float | None = None, *, k: int =
                     splits=None, priority=None, outlier_fraction: float = 0.01, method: str = "auto",
                     exact_limit: int = EXACT_LIMIT, nprobe: int = 4, progress: bool = False,
                     verifier=None, verify_threshold: float | None = None, queries=None,
-                    query_k: int = QUERY_K, sure: float | None = None, margin: float | None = None) -> pd.DataFrame:
+                    query_k: int = QUERY_K, sure: float | None = None, ratio: float | None = None) -> pd.DataFrame:
     """Duplicate groups (near by cosine ≥ threshold, or verified copies; exact by equal hash) and kNN outlier scores.
 
     Without ``verifier`` pairs at cosine ≥ ``threshold`` (default 0.99) link into connected components. With
     ``verifier(rows, cols) -> similarities in [0, 1]`` the nearest-neighbour pairs (the first 5 of k) at cosine ≥ ``threshold``
-    (default 0.5, a loose candidate cut) are verified; a pair is a copy at similarity ≥ ``sure`` (0.92), or ≥
-    ``verify_threshold`` (0.8) and ``margin`` (0.1) above both images' next-best candidate (a ratio test:
-    sda2.analysis.copy_groups.distinct_matches); copies are grouped as stars around a representative: no chains
-    of look-alikes. ``queries`` (verified path
-    only): extra n x d query matrices (e.g. :func:`edited_queries`), each adding its ``query_k`` nearest rows as
-    candidates, so an edited copy whose original is not among its own k nearest is still checked.
+    (default 0.5, a loose candidate cut) are verified; a pair is a copy at similarity ≥ ``sure`` (0.95), or ≥
+    ``verify_threshold`` (0.8) with a residual 1 - similarity at most ``ratio`` (0.5) times that to both images'
+    next-best candidate (a ratio test: sda2.analysis.copy_groups.distinct_matches); copies are grouped as stars
+    around a representative: no chains of look-alikes. ``queries`` (verified path only): extra n x d query
+    matrices (e.g. :func:`edited_queries`), each adding its ``query_k`` nearest rows as candidates, so an edited
+    copy whose original is not among its own k nearest is still checked.
     """
     if threshold is None:
         threshold = DEFAULT_THRESHOLD if verifier is None else CANDIDATE_THRESHOLD
@@ -137,7 +137,7 @@ def find_duplicates(embeddings=None, threshold: float | None = None, *, k: int =
                                    outlier_fraction=outlier_fraction, method=method, exact_limit=exact_limit,
                                    nprobe=nprobe, progress=progress, verifier=verifier,
                                    verify_threshold=verify_threshold, queries=queries, query_k=query_k,
-                                   sure=sure, margin=margin)
+                                   sure=sure, ratio=ratio)
     if queries is not None:
         raise ValueError("queries (extra edited query fingerprints) need a verifier: pass verifier= as well.")
     if embeddings is None and hashes is None:
@@ -307,12 +307,12 @@ def candidate_pairs(sims: np.ndarray, idx: np.ndarray, threshold: float, skip=No
 def verified_duplicates(embeddings, threshold: float, *, k: int, hashes, splits, priority, outlier_fraction: float,
                         method: str, exact_limit: int, nprobe: int, progress: bool, verifier,
                         verify_threshold: float | None, queries=None, query_k: int = QUERY_K,
-                        sure: float | None = None, margin: float | None = None) -> pd.DataFrame:
+                        sure: float | None = None, ratio: float | None = None) -> pd.DataFrame:
     """find_duplicates with candidate pairs verified by ``verifier`` and grouped as stars (no chaining)."""
-    from sda2.analysis.copy_groups import LOWEST, MARGIN, SURE, distinct_matches, identical_classes, star_groups
+    from sda2.analysis.copy_groups import LOWEST, RATIO, SURE, distinct_matches, identical_classes, star_groups
 
     verify_threshold = LOWEST if verify_threshold is None else verify_threshold
-    sure, margin = SURE if sure is None else sure, MARGIN if margin is None else margin
+    sure, ratio = SURE if sure is None else sure, RATIO if ratio is None else ratio
     if embeddings is None:
         raise ValueError("Verification needs candidate pairs: pass embeddings (e.g. image fingerprints) with verifier.")
     if not 0 < threshold <= 1 or not 0 < verify_threshold <= 1:
@@ -343,7 +343,7 @@ def verified_duplicates(embeddings, threshold: float, *, k: int, hashes, splits,
     if similarity.shape != rows.shape:
         raise ValueError(f"The verifier returned {similarity.shape} similarities for {len(rows):,} pairs.")
     ok = distinct_matches(rows, cols, similarity, n, identical=node, lowest=verify_threshold, sure=sure,
-                          margin=margin)
+                          ratio=ratio)
     stars = star_groups(n, rows[ok], cols[ok], similarity[ok], identical=node, priority=priority)
     group = stars["duplicate_group"].to_numpy()
     frame = pd.DataFrame({
@@ -359,7 +359,7 @@ def verified_duplicates(embeddings, threshold: float, *, k: int, hashes, splits,
     frame["is_outlier"] = top_fraction(scores, outlier_fraction)
     frame.attrs.update(threshold=threshold, k=k, groups=int(group.max() + 1) if len(group) else 0,
                        duplicates=int(frame.is_duplicate.sum()), zero_embeddings=int(zero.sum()), verified=True,
-                       verify_threshold=verify_threshold, sure=sure, margin=margin, candidate_pairs=len(rows),
+                       verify_threshold=verify_threshold, sure=sure, ratio=ratio, candidate_pairs=len(rows),
                        verified_pairs=int(ok.sum()),
                        grouping="star around the representative")
     return frame
