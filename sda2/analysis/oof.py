@@ -158,12 +158,14 @@ def out_of_fold_proba(X, y, classes: list[str] | None = None, folds: int = 5, cl
         oof = predict(model)
         chosen = {"classifier": type(model).__name__}
     else:
+        width = X.shape[1]
         X = reduced_features(X, seed=seed)
         tried = {C: predict(default_classifier(C=C)) for C in C_GRID}
         losses = {C: _log_loss(p, np.searchsorted(seen, codes)) for C, p in tried.items()}
         best = min(losses, key=losses.get)
         model, oof = default_classifier(C=best), tried[best]
-        chosen = {"classifier": f"PCA({X.shape[1]}) + floored scaling + logistic regression", "C": best,
+        reduced = f"PCA({X.shape[1]}) of {width} features + " if X.shape[1] < width else ""
+        chosen = {"classifier": f"{reduced}floored scaling + logistic regression", "C": best,
                   "dims": int(X.shape[1]), "log_loss": {str(C): round(v, 4) for C, v in losses.items()}}
     if details is not None:
         details.update(chosen)
