@@ -17,6 +17,9 @@
   below 0.7 (and how many workers at or above 0.7 that rule would wrongly pause);
 - throughput from the real times (seconds per batch of ten, batches capped at 600 s): labels/hour per worker
   beside accuracy; seconds per label per class by non-negative least squares on the batches' class counts;
+- what prior the Pearson goal needs: simulated priors of 85, 90 and 95 % accuracy whose errors fall on a random
+  other class (independent of the crowd's), each calibrated (its stated confidence is its accuracy), beside the
+  real prior, whose errors are the crowd's (cat/dog, deer/horse);
 - the planner: worker accuracies and the error spread measured by our consensus on half of the items; its
   predicted accuracy for 1, 2, 3 answers per item and for its cheapest plan reaching 99 % (with a simulated
   reviewer of 99 % accuracy), replayed on the other half with the real answers.
@@ -151,6 +154,17 @@ def oof_prior(X: np.ndarray, y: np.ndarray, classes: list, folds: int = 5) -> np
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=0).split(Z, codes):
         model = LogisticRegression(C=0.2, max_iter=300, tol=1e-3).fit(Z[train], codes[train])
         out[test] = model.predict_proba(Z[test])
+    return out
+
+
+def simulated_prior(clean_codes: np.ndarray, accuracy: float, k: int, seed: int = 0) -> np.ndarray:
+    """A calibrated prior right on a share ``accuracy`` of items (its stated confidence), wrong on a random other
+    class otherwise: what a much stronger model with errors unlike the crowd's would give."""
+    rng = np.random.default_rng(seed)
+    right = rng.random(len(clean_codes)) < accuracy
+    predicted = np.where(right, clean_codes, (clean_codes + rng.integers(1, k, len(clean_codes))) % k)
+    out = np.full((len(clean_codes), k), (1 - accuracy) / (k - 1))
+    out[np.arange(len(clean_codes)), predicted] = accuracy
     return out
 
 
@@ -369,6 +383,17 @@ def main() -> None:
         result["full"]["sda2+prior"]["peak_traced_mb"] = round(tracemalloc.get_traced_memory()[1] / 2 ** 20, 1)
         tracemalloc.stop()
 
+    # how strong a prior the Pearson goal needs: simulated calibrated priors with errors unlike the crowd's
+    codes = pd.Index(classes).get_indexer(table["clean_label"])
+    result["simulated_priors"] = {}
+    for accuracy in (0.85, 0.90, 0.95):
+        fake = pd.DataFrame(simulated_prior(codes, accuracy, len(classes)), index=table["index"].to_numpy(),
+                            columns=classes)
+        res, seconds = run("sda2", answers, probabilities=fake)
+        result["simulated_priors"][str(accuracy)] = {**scores(res, clean, true_acc, true_all=true_all),
+                                                      "seconds": round(seconds, 2)}
+        print(f"  simulated calibrated prior {accuracy:.0%}: {result['simulated_priors'][str(accuracy)]}", flush=True)
+
     # the subsample: every method, GLAD included, on the same items
     sub = pd.Index(table["index"].head(args.sub).to_numpy())
     sub_answers = answers[answers["item"].isin(sub)]
@@ -400,6 +425,9 @@ def main() -> None:
                 print(f"{name:<22}{scope:>8}{row['accuracy']:>10.2%}{row['pearson']:>9.3f}"
                       f"{row['pearson_all_workers']:>9.3f}{row['seconds']:>9.2f}")
     print("prior:", result["prior"])
+    for accuracy, row in result["simulated_priors"].items():
+        print(f"simulated calibrated prior {float(accuracy):.0%} (errors unlike the crowd's): consensus "
+              f"{row['accuracy']:.2%}, Pearson {row['pearson']:.3f}")
     print("honeypots (5 % gold):", {k: v for k, v in result["honeypots_5pct"].items()})
     t = result["throughput"]
     print(f"throughput: median {t['median_labels_per_hour']:.0f} labels/hour per worker; Spearman speed vs "
