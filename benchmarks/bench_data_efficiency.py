@@ -159,7 +159,7 @@ def main() -> None:
         rows.append(run(*effnet, "effnet_lite0", args.seeds))
     result = {"benchmark": "data efficiency of selection strategies, MNIST test 10k (8,000 pool / 2,000 held out)",
               "reference": "random picks of the same budgets, same seeds, same classifier, measured in the same run",
-              "classifier": "sda2.analysis.oof.default_classifier (StandardScaler + LogisticRegression C=0.05)",
+              "classifier": "sda2.analysis.oof.default_classifier (floored scaling + LogisticRegression C=0.05)",
               "protocol": "model-based strategies: 50 random labels, then rounds adding max(50, half the labeled "
                           "set) until each budget",
               "budgets": list(BUDGETS), "machine": f"{platform.processor() or platform.machine()}, "

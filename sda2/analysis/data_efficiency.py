@@ -2,7 +2,7 @@
 
 The experiment, per seed: a stratified held-out part (``test_size``) is set aside for scoring; the rest is
 the unlabeled pool. Each strategy picks subsets of the pool at every budget; the default classifier
-(:func:`sda2.analysis.oof.default_classifier`: standardised features + L2 logistic regression) is trained
+(:func:`sda2.analysis.oof.default_classifier`: floor-scaled features + L2 logistic regression) is trained
 on the picked rows with their true labels and scored on the held-out part.
 
 - random and diversity need no model: one ordered pick of the largest budget gives every budget as a
