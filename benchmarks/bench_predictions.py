@@ -193,8 +193,8 @@ def main() -> None:
     result = {"benchmark": "out-of-fold predictions, MNIST test 10k",
               "classifier": f"PCA(256) where wider + floored scaling + LogisticRegression(C in {C_GRID}, chosen by "
               "out-of-fold log-loss, tol=1e-3)",
-              "reference": "sklearn cross_val_predict with LogisticRegression() defaults, same folds", "machine": f"{platform.processor() or platform.machine()}"
-              f", {os.cpu_count()} cores", "results": rows,
+              "reference": "sklearn cross_val_predict with LogisticRegression() defaults, same folds",
+              "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores", "results": rows,
               "confident_wrong_pixels": nonsense}
     if effnet is not None:  # what sda2 computes by default for 28 px digits (sda2.compute.embeddings.default_model)
         result["confident_wrong_effnet_lite0"] = nonsense_effnet
