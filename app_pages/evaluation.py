@@ -81,7 +81,8 @@ if not evaluation.has_predictions(name, pred_field):
     best = recommended_pipeline(name, gt_field)[0]
     choices = {None: f"Recommended for this machine ({best})",
                "frozen": "Frozen features: a classifier on image embeddings (fast preview, minutes on CPU)",
-               "frozen_knn": "Frozen features + kNN label agreement on the same embeddings (better, ~15-30 % slower)",
+               "frozen_knn": "Frozen features + kNN label agreement on the same embeddings (more accurate; the "
+                             "neighbour search takes about 2 min on 50,000 images)",
                "frozen_knn_cnn": "Frozen features + kNN + a small CNN trained here (small images: the most accurate "
                                  "on CPU, about 1.5 min more per 10,000 images)",
                "finetune": "Fine-tune EfficientNet-Lite0 per fold (with a GPU; about 5 minutes on CPU)",

@@ -593,8 +593,8 @@ def recommended_model(largest_side: int | None = None, samples: int | None = Non
                               "keep the run within minutes; the frozen-feature classifier fused with kNN label "
                               "agreement runs")
     return "frozen_knn", ("recommended here: CPU only, so the frozen-feature classifier fused with kNN label agreement "
-                          "on the same embeddings (better than the classifier alone at ~15-30 % more time; "
-                          "benchmarks/bench_real_noise.py)")
+                          "on the same embeddings (more accurate than the classifier alone, 80.7 % against 79.6 % on "
+                          "CIFAR-10N's 50,000 photos in 3 min; benchmarks/bench_real_noise.py)")
 
 
 def fused_proba(tuned: FinetuneResult, ids: list[str], X: np.ndarray, truth: list, classes: list[str], folds: int,
