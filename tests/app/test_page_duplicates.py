@@ -77,3 +77,16 @@ def test_empty_state_without_duplicate_fields(digits, dataset_name):
     digits.clone(dataset_name, persistent=True)
     at = _open(dataset_name)
     assert any("No duplicates" in i.value for i in at.info)
+
+
+def test_each_group_says_how_far_to_trust_it(groups):
+    name, ids = groups
+    ds = store.open_dataset(name)
+    similarity = ds.values("duplicate_similarity")
+    similarity[5] = similarity[6] = 0.86  # group 1: below the sure level, kept by the ratio test only
+    ds.set_values("duplicate_similarity", similarity)
+    at = _open(name)
+    captions = [c.value for c in at.caption]
+    assert "Identical files or a sure copy." in captions  # group 0: exact files at 0.99
+    likely = [c for c in captions if c.startswith("Likely copy, check by eye: similarity 0.860")]
+    assert len(likely) == 1 and "6 pairs of different digits per 10,000 on MNIST" in likely[0]
