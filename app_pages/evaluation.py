@@ -173,7 +173,15 @@ if ev.kind == "classification" and calibration and calibration.get("bins_after")
               help="Expected calibration error of the raw out-of-fold probabilities.")
     c2.metric("Calibration error after", f"{calibration['ece_after']:.3f}",
               help="After temperature scaling, fitted on the other half of the labeled samples (nested split).")
-    c3.metric("Temperature", f"{calibration['temperature']:.2f}", help="> 1 softens an overconfident model.")
+    c3.metric("Temperature", f"{calibration['temperature']:.2f}",
+              help="> 1 softens an overconfident model; < 1 sharpens an underconfident one, at most to "
+                   f"{calibration.get('min_temperature', 0):.2f}.")
+    fits = calibration.get("fitted_temperatures") or [calibration["temperature"]]
+    fitted = sum(fits) / len(fits)
+    if fitted < calibration["temperature"] - 1e-6:
+        st.caption(f"The fit asked to sharpen to temperature {fitted:.2f}; sharpening stops at "
+                   f"{calibration['min_temperature']:.2f}, so that the few wrong predictions the model is surest "
+                   "of stay below 99 % confidence. That costs a little calibration error on the right ones.")
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect", line=dict(dash="dot", color="#888")))
     for which, label in (("bins_before", "before"), ("bins_after", "after")):

@@ -11,7 +11,8 @@ imported once into the ``sda2_bench`` database; embeddings cached there by the e
 
 Issue 8's calibration goal (at most 1 % of wrong out-of-fold predictions at confidence >= 0.99) per view, with how
 many predictions sit at >= 0.99 and how many of those are wrong; for the small-image default (frozen + kNN + small
-CNN) also whether its views agree on those wrong ones and the cost of a temperature floor (not the default).
+CNN) also whether its views agree on those wrong ones and the trade-off of the sharpening cap
+(``sda2.analysis.calibration.MIN_TEMPERATURE``, 0.65 by default) against the free fit and other caps.
 
     .venv/bin/python benchmarks/bench_predictions.py
     .venv/bin/python benchmarks/bench_predictions.py --skip-effnet
@@ -79,19 +80,7 @@ def compare(X: np.ndarray, y: np.ndarray, features: str) -> dict:
     return row
 
 
-TEMPERATURE_FLOORS = (0.65, 0.7, 0.75, 1.0)  # the measured trade-off, not the default: no sharpening below these
-
-
-def floored_calibration(raw: np.ndarray, codes: np.ndarray, floor: float, seed: int = 0) -> np.ndarray:
-    """``calibrate_out_of_fold``'s nested split (all rows labeled) with each half's temperature raised to ``floor``."""
-    from sda2.analysis.calibration import apply_temperature, fit_temperature
-
-    order = np.random.default_rng(seed).permutation(len(codes))
-    halves = (order[: len(order) // 2], order[len(order) // 2:])
-    out = raw.copy()
-    for mine, other in (halves, halves[::-1]):
-        out[mine] = apply_temperature(raw[mine], max(fit_temperature(raw[other], codes[other]), floor))
-    return out
+TEMPERATURE_FLOORS = (0.0, 0.6, 0.65, 0.7, 1.0)  # the trade-off of the sharpening cap; 0: the free fit
 
 
 def at_099(calibrated: np.ndarray, codes: np.ndarray) -> dict:
@@ -109,8 +98,9 @@ def confident_nonsense(X: np.ndarray, y: np.ndarray, features: str = "pixels", i
     for the frozen classifier and the CPU default (frozen + kNN label agreement), with their accuracy and ECE.
 
     With ``images``, also the default for small images (frozen + kNN, fused with a small CNN), and for it: whether
-    its views agree on the wrong predictions made at >= 0.99, and the trade-off of a temperature floor (each
-    calibration half's temperature raised to at least TEMPERATURE_FLOORS; the default fits it freely).
+    its views agree on the wrong predictions made at >= 0.99, and the trade-off of the sharpening cap (each
+    calibration half's temperature raised to at least TEMPERATURE_FLOORS; 0 is the free fit, the default is
+    MIN_TEMPERATURE).
     """
     from sda2.analysis.calibration import calibrate_out_of_fold, expected_calibration_error
     from sda2.analysis.view_fusion import frozen_knn_proba, knn_label_proba
@@ -143,7 +133,7 @@ def confident_nonsense(X: np.ndarray, y: np.ndarray, features: str = "pixels", i
         row["frozen_knn_cnn"]["wrong_at_0.99_all_views_agree"] = int(agree.sum())
         trade = row["frozen_knn_cnn"]["temperature_floor_tradeoff"] = {}
         for floor in TEMPERATURE_FLOORS:
-            floored = floored_calibration(views["frozen_knn_cnn"], codes, floor)
+            floored = calibrate_out_of_fold(views["frozen_knn_cnn"], codes, min_temperature=floor)[0]
             trade[str(floor)] = {**at_099(floored, codes),
                                  "ece_after": round(expected_calibration_error(floored, codes), 4)}
             got = trade[str(floor)]

@@ -5,7 +5,7 @@ import pytest
 from cleanlab.rank import get_label_quality_scores as cl_quality
 from scipy.special import softmax
 
-from sda2.analysis.calibration import (apply_temperature, calibrate_out_of_fold, expected_calibration_error,
+from sda2.analysis.calibration import (MIN_TEMPERATURE, apply_temperature, calibrate_out_of_fold, expected_calibration_error,
                                        fit_temperature, label_error_chance, reliability_bins, trust_summary,
                                        wilson_interval)
 from sda2.analysis.label_issues import find_label_issues, label_quality_scores
@@ -42,6 +42,20 @@ def test_nested_split_calibrates_out_of_fold_and_records_figures():
     assert set(cal.per_class_accuracy) == set("abcde") and cal.labeled == len(labels) - 100
     np.testing.assert_allclose(out.sum(axis=1), 1, atol=1e-9)
     assert out[:100].max(axis=1).mean() < over[:100].max(axis=1).mean()  # softened too
+
+
+def test_sharpening_is_capped_and_both_temperatures_are_recorded():
+    probs, labels = calibrated_sample(seed=2)
+    under = apply_temperature(probs, 2.5)  # underconfident: the free fit sharpens to T 0.4
+    out, cal = calibrate_out_of_fold(under, labels)
+    assert all(t == pytest.approx(0.4, rel=0.1) for t in cal.fitted_temperatures)
+    assert cal.temperatures == [MIN_TEMPERATURE, MIN_TEMPERATURE] and 0.4 < MIN_TEMPERATURE < 1
+    np.testing.assert_allclose(out, apply_temperature(under, MIN_TEMPERATURE))
+    assert cal.as_dict()["fitted_temperatures"] == cal.fitted_temperatures
+    free, uncapped = calibrate_out_of_fold(under, labels, min_temperature=0.0)
+    assert uncapped.temperatures == uncapped.fitted_temperatures == cal.fitted_temperatures
+    assert free.max(1).mean() > out.max(1).mean()  # the cap keeps it less sure than the free fit
+    assert uncapped.ece_after < 0.03 < cal.ece_after < cal.ece_before  # a cost here, still better than none
 
 
 def test_tiny_data_fits_no_temperature():

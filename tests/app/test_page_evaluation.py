@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from sda2 import arrays, store
 from sda2.explore import evaluation
-from sda2.compute.predictions import compute_predictions
+from sda2.compute.predictions import compute_predictions, prediction_record
 from tests.compute.test_predictions import make_multilabel, save_pixel_embeddings
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -40,6 +40,11 @@ def test_page_shows_metrics_confusions_failures_and_thresholds(copy):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Accuracy"] == f"{ev.accuracy:.1%}"
     assert metrics["Samples evaluated"] == f"{len(copy):,}"
+    # digits' pixel model is underconfident: the fit sharpens past the cap, and the page says so
+    calibration = prediction_record(copy.name, "predictions")["calibration"]
+    assert max(calibration["fitted_temperatures"]) < calibration["min_temperature"] == calibration["temperature"]
+    assert metrics["Temperature"] == f"{calibration['min_temperature']:.2f}"
+    assert any(f"sharpening stops at {calibration['min_temperature']:.2f}" in c.value for c in at.caption)
     specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     heatmap = next(s for s in specs if s["data"][0]["type"] == "heatmap")
     assert heatmap["data"][0]["text"] == ev.confusion.to_numpy().tolist()
