@@ -9,6 +9,7 @@ from sda2.compute.predictions import (compute_predictions, import_predictions_fi
                                       recommended_pipeline)
 from sda2.ui import bulk_widgets, evaluation_figures as figs, run_status, sample_grid
 from sda2.ui.safe_text import escape_figure, md, plot, unplot
+from sda2.ui.table_height import table_height
 
 GRID = 24  # images shown for a confusion cell
 NAME_FIRST = "Type your name in the sidebar to save thresholds: every save is audited with who made it."
@@ -127,7 +128,8 @@ cols[3].metric("Errors", f"{int((~evaluated['correct']).sum()):,}")
 
 st.subheader("Per class" if ev.kind == "classification" else "Per tag")
 left, right = st.columns([2, 3])
-left.dataframe(ev.per_class.style.format({"precision": "{:.3f}", "recall": "{:.3f}", "f1": "{:.3f}"}), height=380)
+left.dataframe(ev.per_class.style.format({"precision": "{:.3f}", "recall": "{:.3f}", "f1": "{:.3f}"}),
+               height=table_height(len(ev.per_class), 380))
 right.plotly_chart(figs.per_class_bars(ev.per_class), key="per_class")
 
 if ev.kind == "classification":

@@ -13,6 +13,7 @@ import streamlit as st
 
 from sda2.curation import bulk, edits
 from sda2.ui.safe_text import md
+from sda2.ui.table_height import table_height
 
 JUMP = "label_errors_jump"  # session key: the suspect picked to review now
 
@@ -93,7 +94,7 @@ def batch_accept_panel(context, key: str = "batch_accept") -> None:
                    "and be marked reviewed."))
     if len(preview.transitions):
         st.dataframe(preview.transitions, hide_index=True, key=f"{key}_table",
-                     height=min(38 + 35 * len(preview.transitions), 250),
+                     height=table_height(len(preview.transitions), 250),
                      column_config={"old": "now", "new": "after", "count": "samples"})
     if st.button(f"Accept {preview.changes:,} suggestion(s)", key=f"{key}_apply", type="primary",
                  disabled=preview.changes == 0):

@@ -18,6 +18,7 @@ import streamlit as st
 from sda2 import store
 from sda2.curation import bulk, edits
 from sda2.ui.safe_text import md
+from sda2.ui.table_height import table_height
 
 ACTIONS = {"Relabel": "relabel", "Add tag": "tag", "Remove tag": "untag", "Mark": "mark", "Exclude": "exclude",
            "Add to a new queue": "queue"}
@@ -101,7 +102,7 @@ def action_bar(context, ids, key: str, what: str = "selected") -> None:
         st.markdown(md(preview.summary()))
         table = bulk.preview_frame(preview)
         if action != "queue" and len(table):
-            st.dataframe(table, hide_index=True, key=f"{key}_preview_table", height=min(38 + 35 * len(table), 250),
+            st.dataframe(table, hide_index=True, key=f"{key}_preview_table", height=table_height(len(table), 250),
                          column_config={"old": "now", "new": "after", "count": st.column_config.NumberColumn(
                              "samples", format="%d")})
         count = preview.selected if action == "queue" else preview.changes

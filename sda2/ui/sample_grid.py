@@ -14,6 +14,7 @@ from sda2 import store
 from sda2.explore import browse, fiftyone_app
 from sda2.ui import thumbnails
 from sda2.ui.safe_text import escape_figure, md
+from sda2.ui.table_height import table_height
 
 PAGE_SIZES = (24, 48, 96)
 SELECTED = "samples_selected"  # session key: id of the sample shown in the detail view
@@ -242,7 +243,7 @@ def sample_detail(context, rows: pd.DataFrame, sample_id: str, app_port: int | N
     fields = browse.sample_fields(context.dataset(), sample_id)
     table = pd.DataFrame({"field": list(fields), "value": [_short(v) for v in fields.values()]})
     st.dataframe(table, hide_index=True, width="stretch", key="samples_fields",
-                 height=min(38 + 35 * len(table), 420))
+                 height=table_height(len(table), 420))
     st.button("Find similar", key="samples_find_similar", icon=":material/image_search:",
               on_click=st.session_state.__setitem__, args=(SIMILAR, sample_id),
               help="The nearest samples on the stored embeddings, as a grid you can act on.")
