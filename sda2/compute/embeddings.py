@@ -1,4 +1,4 @@
-"""Per-sample image embeddings: computed (EfficientNet-Lite0 or raw pixels), imported, or loaded.
+"""Per-sample image embeddings: computed (EfficientNet-Lite0 or -Lite2, or raw pixels), imported, or loaded.
 
 Embeddings live in ``sda2.arrays`` (a .npy beside the database, aligned by sample id, with a JSON record
 of the model and input size), so pages read them fast and never recompute. Computing is resumable: a
@@ -26,10 +26,10 @@ from sda2.ingest.base import Skipped
 
 log = logging.getLogger(__name__)
 
-MODELS = ("effnet_lite0", "pixels")
+MODELS = ("effnet_lite0", "effnet_lite2", "pixels")
 KIND = "embeddings"
 USER_MODEL = "user"
-_RANK = {USER_MODEL: 0, "effnet_lite0": 1, "pixels": 2}  # load_embeddings' preference when no key is given
+_RANK = {USER_MODEL: 0, "effnet_lite2": 1, "effnet_lite0": 2, "pixels": 3}  # load_embeddings' preference when no key is given
 PIXELS_SIZE_RANGE = (8, 32)
 TINY_IMAGE_SIDE = 16  # images up to this larger side (8 px digits) are embedded as raw pixels by default
 
@@ -132,8 +132,8 @@ def _embedder(model: str, input_size, device, stored_info: dict | None, paths: l
                 f"input_size={stored_info.get('input_size')}; you asked for model={model!r}, input_size={input_size}. "
                 "Fix: pass another key= to keep both, or overwrite=True to recompute all of them.")
         input_size = stored_info.get("input_size")
-    if model == "effnet_lite0":
-        return EffNetEmbedder(input_size or auto_input_size(_probe(paths)[0]), device)
+    if model.startswith("effnet_"):
+        return EffNetEmbedder(input_size or auto_input_size(_probe(paths)[0]), device, model.removeprefix("effnet_"))
     if stored_info:
         return PixelEmbedder(input_size, stored_info["channels"])
     largest, channels = _probe(paths)
@@ -142,7 +142,7 @@ def _embedder(model: str, input_size, device, stored_info: dict | None, paths: l
 
 def _outdated(stored_info: dict) -> bool:
     """Whether stored EfficientNet embeddings were made with preprocessing other than today's (never mixed in)."""
-    return stored_info.get("model") == "effnet_lite0" and stored_info.get("preprocessing") != PREPROCESSING
+    return str(stored_info.get("model")).startswith("effnet_") and stored_info.get("preprocessing") != PREPROCESSING
 
 
 def _load(prepare, path: str):

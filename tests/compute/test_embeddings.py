@@ -174,3 +174,24 @@ def test_effnet_embeddings_separate_mnist_digits(mnist_dir, dataset_name, tmp_pa
     labels = dataset.values("ground_truth.label")
     accuracy = cross_val_score(KNeighborsClassifier(5), run.values, labels, cv=5).mean()
     assert accuracy > 0.6  # chance is 0.1; measured 0.77
+
+
+def test_effnet_lite2_embeddings_are_real_and_preferred_when_stored(mnist_dir, dataset_name, tmp_path):
+    from sda2.ingest.mnist import import_mnist
+
+    import_mnist(mnist_dir / "t10k-images-idx3-ubyte.gz", mnist_dir / "t10k-labels-idx1-ubyte.gz",
+                 dataset_name, out_dir=tmp_path, limit=300)
+    dataset = store.open_dataset(dataset_name)
+    lite0 = compute_embeddings(dataset, progress=False)
+    lite2 = compute_embeddings(dataset, model="effnet_lite2", progress=False)
+    assert lite2.key == "embeddings_effnet_lite2" and lite2.values.shape == (300, 1280)
+    info = arrays.info(dataset_name, lite2.key)
+    assert info["model"] == "effnet_lite2" and info["input_size"] == auto_input_size(28) == 160  # 28 px digits
+    assert not np.allclose(lite2.values, lite0.values)  # another network, not Lite0's weights under a new name
+    labels = dataset.values("ground_truth.label")
+    assert cross_val_score(KNeighborsClassifier(5), lite2.values, labels, cv=5).mean() > 0.6
+    ids, values = load_embeddings(dataset_name)  # no key: the better backbone's
+    assert np.array_equal(values, lite2.values) and list(ids) == dataset.values("id")
+    with pytest.raises(ValueError, match="Unknown EfficientNet variant 'lite9'"):
+        from sda2.compute.effnet import EffNetEmbedder
+        EffNetEmbedder(112, "cpu", "lite9")
