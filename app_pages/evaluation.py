@@ -77,8 +77,9 @@ if not evaluation.has_predictions(name, pred_field):
     st.info(f"{md(repr(name))} has no predictions yet. Compute out-of-fold predictions: every sample is predicted by a "
             "model (logistic regression on image embeddings, 5 folds) that never saw its label, calibrated by "
             "temperature scaling. If the dataset has no embeddings, they are computed first: raw pixels for tiny images, "
-            f"EfficientNet-Lite0 features otherwise (here: {default_model(name)}; EfficientNet-Lite0 takes about 1 min per "
-            "3,000 images on a 2-core CPU). Or import your own model's predictions below.")
+            "EfficientNet-Lite2 features for colour photos, EfficientNet-Lite0 for gray images (here: "
+            f"{default_model(name)}; about 1-1.3 min per 3,000 images on a 2-core CPU). Or import your own model's "
+            "predictions below.")
     best = recommended_pipeline(name, gt_field)[0]
     choices = {None: f"Recommended for this machine ({best})",
                "frozen": "Frozen features: a classifier on image embeddings (fast preview, minutes on CPU)",

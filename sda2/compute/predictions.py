@@ -24,7 +24,8 @@ from sda2 import arrays, runs, store
 from sda2.analysis.calibration import Trust, calibrate_out_of_fold, trust_summary
 from sda2.analysis.oof import out_of_fold_multilabel_proba, out_of_fold_proba, small_class_notes
 from sda2.analysis.view_fusion import frozen_knn_proba, fuse_log_mean
-from sda2.compute.embeddings import compute_embeddings, default_model, embedding_keys, largest_side
+from sda2.compute.embeddings import (compute_embeddings, default_backbone, default_model, embedding_keys,
+                                     largest_side)
 from sda2.compute.finetune import (DEFAULT_FOLDS, FinetuneProgress, choose_model, finetune_predictions, fused_proba,
                                    load_images)
 from sda2.compute.small_cnn import small_cnn_out_of_fold
@@ -99,9 +100,8 @@ def _embedding_key(dataset, key: str | None, compute_missing: bool, progress=Tru
     if keys:
         return keys[0]
     if not compute_missing:
-        raise KeyError(f"Dataset {dataset.name!r} has no embeddings yet. Fix: run "
-                       "sda2.compute_embeddings(dataset, model='pixels') (or 'effnet_lite0') first, or pass "
-                       "compute_missing=True.")
+        raise KeyError(f"Dataset {dataset.name!r} has no embeddings yet. Fix: run sda2.compute_embeddings(dataset) "
+                       "(or model='pixels' / 'effnet_lite0' / 'effnet_lite2') first, or pass compute_missing=True.")
     return compute_embeddings(dataset, model=default_model(dataset),
                               progress=_step_progress(progress, "Embedding the images")).key
 
@@ -247,7 +247,7 @@ def compute_predictions(dataset_or_name, embeddings_key: str | None = None, fold
         keep = np.array([position[sid] for sid in tuned.ids], dtype=np.int64)
     if chosen != "finetune":
         if chosen == "fused" and embeddings_key is None and not embedding_keys(dataset.name):
-            embeddings_key = compute_embeddings(dataset, model="effnet_lite0",
+            embeddings_key = compute_embeddings(dataset, model=default_backbone(dataset),
                                                 progress=_step_progress(progress, "Embedding the images")).key
         key = _embedding_key(dataset, embeddings_key, compute_missing, progress)
         _, X = arrays.load(dataset.name, key, ids=all_ids)

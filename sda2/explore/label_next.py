@@ -83,7 +83,7 @@ def _embeddings_key(dataset, key: str | None) -> str:
         stored = f" (stored: {', '.join(keys)})" if keys else ""
         raise KeyError(f"Dataset {dataset.name!r} has no embeddings{f' {key!r}' if key else ''}{stored}. Fix: "
                        f"compute them on the Embedding map page or with sda2.compute_embeddings({dataset.name!r}, "
-                       "model='pixels') (or 'effnet_lite0').")
+                       "model='pixels') (or 'effnet_lite0' / 'effnet_lite2').")
     return key
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tarfile
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
@@ -10,8 +12,10 @@ from sklearn.neighbors import KNeighborsClassifier
 
 from sda2 import arrays, store
 from sda2.compute.effnet import auto_input_size
-from sda2.compute.embeddings import (compute_embeddings, default_model, embedding_keys, import_embeddings,
-                                     load_embeddings)
+from sda2.compute.embeddings import (compute_embeddings, default_backbone, default_model, embedding_keys,
+                                     import_embeddings, load_embeddings)
+from sda2.ingest.base import Record
+from sda2.ingest.writer import write_dataset
 
 
 @pytest.fixture
@@ -35,7 +39,7 @@ def test_pixel_embeddings_of_digits_are_the_images_aligned_by_id(digits, dataset
 
 def test_effnet_embeddings_shape_alignment_and_resume(small):
     name = small.name
-    first = compute_embeddings(small, progress=False)
+    first = compute_embeddings(small, model="effnet_lite0", progress=False)
     assert first.key == "embeddings_effnet_lite0" and first.computed == 64 and first.reused == 0
     ids, values = load_embeddings(name)
     assert values.shape == (64, 1280) and np.isfinite(values).all() and list(ids) == small.values("id")
@@ -46,7 +50,7 @@ def test_effnet_embeddings_shape_alignment_and_resume(small):
     kept = np.r_[0:20, 30:64]
     arrays.save(name, first.key, ids[kept], values[kept], **{k: v for k, v in info.items()
                                                              if k not in ("key", "shape", "dtype", "created_at")})
-    second = compute_embeddings(name, progress=False)
+    second = compute_embeddings(name, model="effnet_lite0", progress=False)
     assert (second.computed, second.reused) == (10, 54)
     ids2, values2 = load_embeddings(name)
     assert list(ids2) == list(ids)
@@ -55,18 +59,18 @@ def test_effnet_embeddings_shape_alignment_and_resume(small):
 
     # nothing left to do: no recompute, the file is not even rewritten
     mtime = (arrays.folder(name) / f"{first.key}.npy").stat().st_mtime_ns
-    third = compute_embeddings(name, progress=False)
+    third = compute_embeddings(name, model="effnet_lite0", progress=False)
     assert (third.computed, third.reused) == (0, 64)
     assert (arrays.folder(name) / f"{first.key}.npy").stat().st_mtime_ns == mtime
 
     with pytest.raises(ValueError, match="input_size=112.*another key"):
-        compute_embeddings(name, input_size=64, progress=False)
+        compute_embeddings(name, model="effnet_lite0", input_size=64, progress=False)
 
     # embeddings made with an older preprocessing (ImageNet mean/std) are recomputed, never mixed with new rows
     arrays.save(name, first.key, ids[kept], values[kept] + 1.0,
                 **{**{k: v for k, v in info.items() if k not in ("key", "shape", "dtype", "created_at")},
                    "preprocessing": "EXIF-rotated, RGB (gray replicated), bilinear resize, ImageNet mean/std"})
-    fourth = compute_embeddings(name, progress=False)
+    fourth = compute_embeddings(name, model="effnet_lite0", progress=False)
     assert (fourth.computed, fourth.reused) == (64, 0)
     assert arrays.info(name, first.key)["preprocessing"].endswith("(x - 127) / 128")
     np.testing.assert_allclose(load_embeddings(name)[1], values, atol=1e-4)
@@ -82,8 +86,16 @@ def test_default_model_is_pixels_for_tiny_images_only(small, mnist_dir, dataset_
     assert default_model(small) == "pixels"  # 8 px digits
     import_mnist(mnist_dir / "t10k-images-idx3-ubyte.gz", mnist_dir / "t10k-labels-idx1-ubyte.gz",
                  dataset_name + "_mnist", out_dir=tmp_path, limit=20)
-    assert default_model(dataset_name + "_mnist") == "effnet_lite0"  # 28 px digits: the model's features win
+    assert default_model(dataset_name + "_mnist") == "effnet_lite0"  # 28 px gray digits: Lite0's features win
     store.delete_dataset(dataset_name + "_mnist")
+    # colour photos: the larger backbone (CIFAR-10N's first five, from the shared archive)
+    with tarfile.open(mnist_dir.parent / "cifar10n" / "train_images.tar.gz", "r:gz") as tar:
+        photos = [m for m in tar.getmembers()[:40] if m.name.endswith(".jpg")][:5]
+        tar.extractall(tmp_path / "cifar", members=photos, filter="data")
+    write_dataset(dataset_name + "_cifar", [Record(str(tmp_path / "cifar" / m.name), "x", "train") for m in photos],
+                  "classification", classes=["x"])
+    assert default_model(dataset_name + "_cifar") == default_backbone(dataset_name + "_cifar") == "effnet_lite2"
+    store.delete_dataset(dataset_name + "_cifar")
 
 
 def test_unreadable_images_are_skipped_and_reported(small, tmp_path):
@@ -182,7 +194,8 @@ def test_effnet_lite2_embeddings_are_real_and_preferred_when_stored(mnist_dir, d
     import_mnist(mnist_dir / "t10k-images-idx3-ubyte.gz", mnist_dir / "t10k-labels-idx1-ubyte.gz",
                  dataset_name, out_dir=tmp_path, limit=300)
     dataset = store.open_dataset(dataset_name)
-    lite0 = compute_embeddings(dataset, progress=False)
+    lite0 = compute_embeddings(dataset, progress=False)  # gray digits: sda2's choice is Lite0 (see default_backbone)
+    assert lite0.key == "embeddings_effnet_lite0"
     lite2 = compute_embeddings(dataset, model="effnet_lite2", progress=False)
     assert lite2.key == "embeddings_effnet_lite2" and lite2.values.shape == (300, 1280)
     info = arrays.info(dataset_name, lite2.key)
