@@ -206,7 +206,8 @@ def compute_predictions(dataset_or_name, embeddings_key: str | None = None, fold
     frozen_knn_cnn for 17-32 px images, frozen_knn otherwise).
 
     "frozen": a classifier on stored embeddings (the best stored; if none, :func:`sda2.compute.embeddings.default_model`'s
-    are computed first: raw pixels for tiny images, EfficientNet-Lite0 otherwise), 5 folds.
+    are computed first: raw pixels for tiny images, EfficientNet-Lite2 for colour images, -Lite0 for gray ones),
+    5 folds.
     "frozen_knn": that classifier fused (geometric mean) with kNN label agreement on the same embeddings; on
     CIFAR-10N it beats the classifier alone (benchmarks/bench_real_noise.py: 80.7 % against 79.6 % on all 50,000
     photos), and its neighbour search, growing with the square of the samples, is most of the 3 min there. Passing
@@ -214,9 +215,9 @@ def compute_predictions(dataset_or_name, embeddings_key: str | None = None, fold
     out of fold on the images (:mod:`sda2.compute.small_cnn`; small images).
     "finetune": EfficientNet-Lite0 fine-tuned per fold on the images (:mod:`sda2.compute.finetune`), 3 folds,
     fitted to ``time_budget_s``. "fused": the geometric mean of finetune, frozen and kNN label agreement on the
-    embeddings (EfficientNet-Lite0 ones computed first if none exist). ``progress`` is True (tqdm),
-    a callback taking ``FinetuneProgress`` or False; ``finetune_options`` go to ``finetune_predictions`` (epochs,
-    frozen_blocks, input_size, device). The report and the stored record say which ran and why.
+    embeddings (:func:`sda2.compute.embeddings.default_backbone`'s computed first if none exist). ``progress`` is
+    True (tqdm), a callback taking ``FinetuneProgress`` or False; ``finetune_options`` go to
+    ``finetune_predictions`` (epochs, frozen_blocks, input_size, device). The report and the stored record say which ran and why.
 
     Samples without embeddings (an image that could not be read) are left out, named in the report's
     ``excluded``, and the rest is predicted. Classes with fewer labeled samples than ``folds`` are kept,
