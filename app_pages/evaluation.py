@@ -77,7 +77,8 @@ if not evaluation.has_predictions(name, pred_field):
     st.info(f"{md(repr(name))} has no predictions yet. Compute out-of-fold predictions: every sample is predicted by a "
             "model (logistic regression on image embeddings, 5 folds) that never saw its label, calibrated by "
             "temperature scaling. If the dataset has no embeddings, they are computed first: raw pixels for tiny images, "
-            "EfficientNet-Lite2 features for colour photos, EfficientNet-Lite0 for gray images (here: "
+            "EfficientNet-Lite2 features for colour photos (Lite0 beyond 30,000 of them on a CPU), EfficientNet-Lite0 "
+            "for gray images (here: "
             f"{default_model(name)}; about 1-1.3 min per 3,000 images on a 2-core CPU). Or import your own model's "
             "predictions below.")
     best = recommended_pipeline(name, gt_field)[0]

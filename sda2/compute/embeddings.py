@@ -32,6 +32,7 @@ USER_MODEL = "user"
 # load_embeddings' preference when no key is given: the user's own, then the larger backbone (computed on purpose)
 _RANK = {USER_MODEL: 0, "effnet_lite2": 1, "effnet_lite0": 2, "pixels": 3}
 PIXELS_SIZE_RANGE = (8, 32)
+LITE2_CPU_MAX_SAMPLES = 30_000  # more colour images than this get Lite0 on CPU (see default_backbone)
 TINY_IMAGE_SIDE = 16  # images up to this larger side (8 px digits) are embedded as raw pixels by default
 
 
@@ -106,17 +107,22 @@ def _probe(paths: list[str]) -> tuple[int, int]:
 
 
 def default_backbone(dataset_or_name) -> str:
-    """The pretrained network sda2 embeds these images with: EfficientNet-Lite2 for colour images, EfficientNet-Lite0
-    for gray ones.
+    """The pretrained network sda2 embeds these images with: EfficientNet-Lite2 for colour images when it fits the
+    time budget (a CUDA GPU, or up to LITE2_CPU_MAX_SAMPLES images on CPU), EfficientNet-Lite0 otherwise.
 
     Measured, frozen classifier (+ kNN), 5 folds, accuracy against the true labels: on CIFAR-10N's colour photos
     trained on one crowd worker's labels (10,000 photos, 160 px) Lite2 79.1 % (79.5 %) against Lite0's 77.3 %
-    (77.7 %), label-error AP 0.799 against 0.787, for about 1.3x the embedding time
-    (benchmarks/bench_time_quality.py); on MNIST's 10,000 gray test digits Lite0 96.2 % (95.9 %) against Lite2's
-    95.0 % (94.7 %), AP with 5 % flipped labels 0.983 against 0.970.
+    (77.7 %), label-error AP 0.799 against 0.787 (benchmarks/bench_time_quality.py); on MNIST's 10,000 gray test
+    digits Lite0 96.2 % (95.9 %) against Lite2's 95.0 % (94.7 %), AP with 5 % flipped labels 0.983 against 0.970.
+    On this 2-core CPU Lite2 embeds 40 photos/s at 160 px against Lite0's 71: all 50,000 CIFAR-10N photos would take
+    21 min, past issue 8's 20-minute budget for embeddings and predictions together, so larger sets get Lite0.
     """
-    channels = _probe(store.as_dataset(dataset_or_name).limit(20).values("filepath"))[1]
-    return "effnet_lite2" if channels == 3 else "effnet_lite0"
+    dataset = store.as_dataset(dataset_or_name)
+    if _probe(dataset.limit(20).values("filepath"))[1] != 3:
+        return "effnet_lite0"
+    import torch
+
+    return "effnet_lite2" if torch.cuda.is_available() or dataset.count() <= LITE2_CPU_MAX_SAMPLES else "effnet_lite0"
 
 
 def default_model(dataset_or_name) -> str:

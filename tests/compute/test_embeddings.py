@@ -6,11 +6,13 @@ import tarfile
 
 import numpy as np
 import pytest
+import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 
 from sda2 import arrays, store
+from sda2.compute import embeddings
 from sda2.compute.effnet import auto_input_size
 from sda2.compute.embeddings import (compute_embeddings, default_backbone, default_model, embedding_keys,
                                      import_embeddings, load_embeddings)
@@ -80,7 +82,7 @@ def test_input_size_follows_the_images():
     assert [auto_input_size(side) for side in (8, 28, 112, 150, 224, 500, 4000)] == [112, 160, 224, 224, 224, 224, 224]
 
 
-def test_default_model_is_pixels_for_tiny_images_only(small, mnist_dir, dataset_name, tmp_path):
+def test_default_model_is_pixels_for_tiny_images_only(small, mnist_dir, dataset_name, tmp_path, monkeypatch):
     from sda2.ingest.mnist import import_mnist
 
     assert default_model(small) == "pixels"  # 8 px digits
@@ -95,6 +97,10 @@ def test_default_model_is_pixels_for_tiny_images_only(small, mnist_dir, dataset_
     write_dataset(dataset_name + "_cifar", [Record(str(tmp_path / "cifar" / m.name), "x", "train") for m in photos],
                   "classification", classes=["x"])
     assert default_model(dataset_name + "_cifar") == default_backbone(dataset_name + "_cifar") == "effnet_lite2"
+    # more colour images than Lite2 can embed within the CPU budget: Lite0 (the CPU budget does not bind on a GPU)
+    monkeypatch.setattr(embeddings, "LITE2_CPU_MAX_SAMPLES", 4)
+    expected = "effnet_lite2" if torch.cuda.is_available() else "effnet_lite0"
+    assert default_backbone(dataset_name + "_cifar") == expected
     store.delete_dataset(dataset_name + "_cifar")
 
 
