@@ -566,7 +566,7 @@ def _largest_side(paths: list[str]) -> int:
     return 224
 
 
-PIPELINES = ("frozen", "finetune", "fused", "frozen_knn", "frozen_knn_cnn")
+PIPELINES = ("frozen", "finetune", "fused", "frozen_knn", "frozen_knn_cnn", "two_backbones")
 SMALL_CNN_SIDES = (17, 32)  # images whose larger side is in this range get the small CNN view on CPU
 SMALL_CNN_MAX_SAMPLES = 20_000  # above: the CNN's ~1.5-3 min per 10,000 images would break the CPU time budget
 
