@@ -20,8 +20,12 @@ EVIL = "<b>고양이</b> & $x$"
 
 @pytest.fixture
 def ds(digits, dataset_name):
-    """digits with out-of-fold predictions, label issues, two reviews, an exclusion and a release v1."""
+    """digits with two wrong labels, out-of-fold predictions, label issues, two reviews, an exclusion and a
+    release v1."""
     copy = digits.clone(dataset_name, persistent=True)
+    for sample, wrong in zip(copy.limit(2), ("5", "6")):  # a 0 and a 1 (sklearn's order), mislabeled outside sda2
+        sample.ground_truth.label = wrong
+        sample.save()
     compute_predictions(copy)
     detect_label_issues(copy)
     flagged = copy.match({"is_label_issue": True}).values("id")
