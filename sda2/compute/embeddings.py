@@ -114,8 +114,8 @@ def default_backbone(dataset_or_name) -> str:
     trained on one crowd worker's labels (10,000 photos, 160 px) Lite2 79.1 % (79.5 %) against Lite0's 77.3 %
     (77.7 %), label-error AP 0.799 against 0.787 (benchmarks/bench_time_quality.py); on MNIST's 10,000 gray test
     digits Lite0 96.2 % (95.9 %) against Lite2's 95.0 % (94.7 %), AP with 5 % flipped labels 0.983 against 0.970.
-    On this 2-core CPU Lite2 embeds 40 photos/s at 160 px against Lite0's 71: all 50,000 CIFAR-10N photos would take
-    21 min, past issue 8's 20-minute budget for embeddings and predictions together, so larger sets get Lite0.
+    On this 2-core CPU Lite2 embeds 45 photos/s at 160 px against Lite0's 71: all 50,000 CIFAR-10N photos take 18.5
+    min to embed and 20.6 min with the predictions, past issue 8's 20-minute budget, so larger sets get Lite0.
     """
     dataset = store.as_dataset(dataset_or_name)
     if _probe(dataset.limit(20).values("filepath"))[1] != 3:
