@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from sda2 import arrays, runs, store
 from sda2.compute.effnet import PREPROCESSING, EffNetEmbedder, PixelEmbedder, auto_input_size
+from sda2.compute.finetune import default_device
 from sda2.ingest.base import Skipped
 
 log = logging.getLogger(__name__)
@@ -118,11 +119,14 @@ def default_backbone(dataset_or_name) -> str:
     min to embed and 20.6 min with the predictions, past issue 8's 20-minute budget, so larger sets get Lite0.
     """
     dataset = store.as_dataset(dataset_or_name)
-    if _probe(dataset.limit(20).values("filepath"))[1] != 3:
-        return "effnet_lite0"
-    import torch
+    return _backbone(dataset, _probe(dataset.limit(20).values("filepath"))[1])
 
-    return "effnet_lite2" if torch.cuda.is_available() or dataset.count() <= LITE2_CPU_MAX_SAMPLES else "effnet_lite0"
+
+def _backbone(dataset, channels: int) -> str:
+    """default_backbone for a dataset whose images have ``channels`` channels (already probed)."""
+    if channels != 3:
+        return "effnet_lite0"
+    return "effnet_lite2" if default_device() == "cuda" or dataset.count() <= LITE2_CPU_MAX_SAMPLES else "effnet_lite0"
 
 
 def default_model(dataset_or_name) -> str:
@@ -133,8 +137,9 @@ def default_model(dataset_or_name) -> str:
     Measured on the first 3,000 MNIST test digits (28 px), frozen classifier + kNN, 5 folds: EfficientNet-Lite0
     at 160 px 93.3 % right, raw pixels 91.5 %; on photos (CIFAR-10N) raw pixels are far behind.
     """
-    largest = largest_side(dataset_or_name)
-    return "pixels" if 0 < largest <= TINY_IMAGE_SIDE else default_backbone(dataset_or_name)
+    dataset = store.as_dataset(dataset_or_name)
+    largest, channels = _probe(dataset.limit(20).values("filepath"))  # one probe for both choices
+    return "pixels" if 0 < largest <= TINY_IMAGE_SIDE else _backbone(dataset, channels)
 
 
 def largest_side(dataset_or_name) -> int:
