@@ -9,8 +9,11 @@
   embeddings, trained on the crowd's majority label (never the clean label), for all 50,000 images (``--n``).
   The embeddings come from ``bench_real_noise.py``'s cache (its dataset ``bench_cifar10n_<n>``); ``--embed``
   computes them when absent (597 s for 50,000 here on 2 shared cores), else raw pixels stand in;
-- on all 50,000 items: ours from the answers alone, with 5 % gold, with the prior, with both; crowd-kit's
-  majority vote, Dawid–Skene, one-coin and MACE (one restart), GLAD too with ``--full-glad`` (122 s);
+- on all 50,000 items: ours from the answers alone, with 5 % gold, with the prior, with both; ours with the prior
+  and the answers taken as independent (answer weight 1, beside the fitted weight: ``fit_answer_weight``);
+  with ``--two-backbones`` a second prior fused from Lite0 and Lite2 (160 px; ``bench_time_quality.py``'s
+  embeddings), alone and with gold; crowd-kit's majority vote, Dawid–Skene, one-coin and MACE (one restart),
+  GLAD too with ``--full-glad`` (122 s);
 - on the first ``--sub`` = 10,000 items: every method, GLAD included, and ours with the same prior rows;
 - honeypots replayed: 5 % of items as gold; each worker's gold accuracy vs true accuracy; for the workers
   below 0.7, how many gold answers it takes before the Wilson 95 % upper bound of their gold accuracy drops
@@ -27,6 +30,7 @@
     .venv/bin/python benchmarks/bench_crowd.py            # about 4 min on 2 shared cores (embeddings cached)
     .venv/bin/python benchmarks/bench_crowd.py --embed    # computes the 50,000 embeddings first (+10 min)
     .venv/bin/python benchmarks/bench_crowd.py --full-glad  # GLAD on all 50,000 items too (+2 min)
+    .venv/bin/python benchmarks/bench_crowd.py --two-backbones  # the Lite0 + Lite2 prior too (+1 min when cached)
 """
 
 from __future__ import annotations
@@ -309,6 +313,9 @@ def main() -> None:
     parser.add_argument("--embed", action="store_true",
                         help="compute the EfficientNet-Lite0 embeddings when none are cached (~10 min for 50,000)")
     parser.add_argument("--full-glad", action="store_true", help="run GLAD on all 50,000 items too (~2 min)")
+    parser.add_argument("--two-backbones", action="store_true",
+                        help="a second prior from Lite0 + Lite2 embeddings at 160 px (bench_time_quality.py's; "
+                             "computes Lite2's when absent, ~19 min for 50,000)")
     args = parser.parse_args()
     if not (DATA / "labels.csv.gz").exists():
         print(f"CIFAR-10N not found at {DATA}: skipping (see its README for the files).")
@@ -340,6 +347,24 @@ def main() -> None:
         raise SystemExit(f"The out-of-fold model is {model_acc:.1%} right: the cached embeddings are not in the "
                          "table's order. Fix: delete the cache or rerun bench_real_noise.py.")
 
+    second = None  # the two-backbone prior: Lite0's and Lite2's out-of-fold probabilities fused
+    if args.two_backbones and n == len(table):
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        import bench_time_quality
+
+        from sda2.analysis.view_fusion import fuse_log_mean
+
+        start = time.perf_counter()
+        X2, _ = bench_time_quality.backbone(table, n, "effnet_lite2", 160)
+        P2 = fuse_log_mean(P, oof_prior(X2, table["aggre_label"].to_numpy(object), classes))
+        second = pd.DataFrame(P2, index=prior.index, columns=classes)
+        result["prior2"] = {"features": "EfficientNet-Lite0 (as above) and Lite2 at 160 px, each PCA(256) + logistic "
+                                        "regression out-of-fold, fused by the mean of log-probabilities",
+                            "model_accuracy_vs_clean": round(float((np.asarray(classes)[P2.argmax(1)] ==
+                                                                    table["clean_label"].to_numpy()).mean()), 4),
+                            "oof_seconds": round(time.perf_counter() - start, 1)}
+        print("prior2:", result["prior2"], flush=True)
+
     # ours on all 150,000 answers: time, then peak memory
     ours, seconds = run("sda2", answers)
     tracemalloc.start()
@@ -347,21 +372,29 @@ def main() -> None:
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     result["full"]["sda2"] = {**scores(ours, clean, true_acc, true_all=true_all), "seconds": round(seconds, 2),
-                              "peak_traced_mb": round(peak / 2 ** 20, 1), "iterations": ours.iterations}
+                              "peak_traced_mb": round(peak / 2 ** 20, 1), "iterations": ours.iterations,
+                              "answer_weight": ours.info["answer_weight"]}
     for method in CROWDKIT + (("glad",) if args.full_glad else ()):
         res, seconds = run(method, answers)
         result["full"][method] = {**scores(res, clean, true_acc, true_all=true_all), "seconds": round(seconds, 2)}
         print(f"  full {method}: {result['full'][method]}", flush=True)
 
     def variants(items: pd.Index, with_prior: bool) -> dict:
-        """Our runs with 5 % gold, and with the prior (alone and with gold) where it covers ``items``."""
+        """Our runs with 5 % gold, and with the prior (alone and with gold) where it covers ``items``; the prior
+        once more with the answers taken as independent (answer weight 1, what sda2 did before it was fitted)."""
         gold_items = pd.Index(items.to_numpy()[np.random.default_rng(0).random(len(items)) < 0.05])
         gold = clean.reindex(gold_items)
-        out = {"sda2+gold5%": ({"gold": gold}, items.difference(gold_items))}
+        not_gold = items.difference(gold_items)
+        out = {"sda2+gold5%": ({"gold": gold}, not_gold)}
         if with_prior:
             part = prior.reindex(items)
-            out.update({"sda2+prior": ({"probabilities": part}, items.difference(gold_items)),
-                        "sda2+prior+gold5%": ({"probabilities": part, "gold": gold}, items.difference(gold_items))})
+            out.update({"sda2+prior": ({"probabilities": part}, not_gold),
+                        "sda2+prior, weight 1": ({"probabilities": part, "answer_weight": 1.0}, not_gold),
+                        "sda2+prior+gold5%": ({"probabilities": part, "gold": gold}, not_gold)})
+            if second is not None:
+                both = second.reindex(items)
+                out.update({"sda2+prior2": ({"probabilities": both}, not_gold),
+                            "sda2+prior2+gold5%": ({"probabilities": both, "gold": gold}, not_gold)})
         return out
 
     def score_row(res, seconds: float, truth_20: pd.Series, truth_all: pd.Series, not_gold: pd.Index) -> dict:
@@ -370,6 +403,8 @@ def main() -> None:
                "accuracy_non_gold": scores(res, clean, truth_20, not_gold)["accuracy"], "seconds": round(seconds, 2)}
         if res.info.get("prior_weight") is not None:
             row["prior_weight"] = round(res.info["prior_weight"], 3)
+        if res.info.get("answer_weight") is not None:
+            row["answer_weight"] = res.info["answer_weight"]
         return row
 
     everything = pd.Index(table["index"].to_numpy())
@@ -418,12 +453,12 @@ def main() -> None:
 
     print(f"\nCIFAR-10N: {len(answers):,} answers, {len(table):,} items, {result['workers']} workers "
           f"({len(true_acc)} with >= 20 answers)")
-    print(f"{'method':<22}{'items':>8}{'accuracy':>10}{'pearson':>9}{'all wkrs':>9}{'seconds':>9}")
+    print(f"{'method':<22}{'items':>8}{'accuracy':>10}{'pearson':>9}{'all wkrs':>9}{'seconds':>9}{'ans. weight':>12}")
     for scope, rows in (("all", result["full"]), (f"first {args.sub}", result["subsample"])):
         for name, row in rows.items():
             if isinstance(row, dict) and "accuracy" in row:
                 print(f"{name:<22}{scope:>8}{row['accuracy']:>10.2%}{row['pearson']:>9.3f}"
-                      f"{row['pearson_all_workers']:>9.3f}{row['seconds']:>9.2f}")
+                      f"{row['pearson_all_workers']:>9.3f}{row['seconds']:>9.2f}{row.get('answer_weight', ''):>12}")
     print("prior:", result["prior"])
     for accuracy, row in result["simulated_priors"].items():
         print(f"simulated calibrated prior {float(accuracy):.0%} (errors unlike the crowd's): consensus "

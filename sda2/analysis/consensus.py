@@ -24,22 +24,31 @@ answers alone it matched or beat every crowd-kit method on CIFAR-10N (``benchmar
 shrinkage keeps workers with few answers from swinging the result, where full Dawid–Skene overfits and GLAD is
 two orders of magnitude slower.
 
+The answer weight. The EM multiplies an item's answers as if each worker erred on their own; real crowds err
+together (a cat that looks like a dog fools two of three workers), and a model prior trained on the crowd's
+labels errs the same way, so a posterior that counts both in full is over-confident and each answer vouches for
+itself. ``answer_weight`` (an exponent on the answers' likelihood) is fitted without labels by
+:func:`fit_answer_weight`: each answer is predicted from the item's other answers and the prior, and the weight
+with the best held-out log-likelihood wins (1 unless a lower one gains 0.001 nats per answer; 1 below 500 items
+with two or more answers, where the score is noise). On CIFAR-10N it picks 1.0 from the answers alone and 0.7
+with the model prior.
+
 ``worker_accuracy`` is each worker's posterior-expected share of right answers (the mean over their answers of
 the posterior of the label they gave). Measured on CIFAR-10N against the true shares (Pearson, the 638 workers
-with 20+ answers; ``benchmarks/bench_crowd.py``): 0.780 from the answers alone, 0.873 with the 50,000-image
-out-of-fold prior (80.0 % right; 0.848 with a 72.7 % one, 0.876 with sda2's frozen + kNN one, 81.8 %). The
-true shares spread little (standard deviation 0.047 over those workers) and the estimate errs by 0.024 (standard
-deviation; it is 0.017 too high on average), which caps the correlation near 0.88. Tried there and not adopted: scoring each answer against the posterior with that answer left
-out (0.712; 0.752 with a one-coin fit on it; 0.838 and 0.833 with the prior), a per-worker 10 x 10 confusion
-shrunk toward the pooled one (0.737-0.764, and lower accuracy), no shrinkage (0.777-0.779), prior weights from
-0.7 to 2 (0.836-0.857), a prior from a 2-point-better MLP (no gain), and tempering the answers' likelihood to 0.7
-for their correlated errors (+0.005 alone, +0.015 with the prior, -0.05 points of accuracy alone). What limits
-it is the 40 % of items where the three answers split: 57 % of the answers there are right, the posterior must
-tell which, and a worker's 20 answers hold too few such items to pin their accuracy. Also measured: recalibrating
-the per-answer posteriors against the TRUE labels (isotonic, an oracle) only reaches 0.881, and a prior from the
-stronger frozen + kNN model (81.5 % right) 0.870, since its errors are the crowd's own (cat/dog, deer/horse). What
-moves it is a prior that errs differently: simulated calibrated priors of 85 / 90 / 95 % accuracy with errors on a
-random other class give 0.919 / 0.930 / 0.947 (``bench_crowd.py``, "simulated_priors"), i.e. a fine-tuned model.
+with 20+ answers; ``.venv/bin/python benchmarks/bench_crowd.py --two-backbones``): 0.780 from the answers alone;
+with the 50,000-image out-of-fold Lite0 prior (80.0 % right) 0.888 at the fitted weight 0.7 against 0.873 at
+weight 1 (consensus 94.44 % against 94.23 %); with the Lite0 + Lite2 prior (83.1 %) 0.890 (94.76 %); with 5 %
+gold on top 0.897 / 0.899. The true shares spread little (standard deviation 0.047 over those workers) and a
+worker's 20-odd answers hold few of the 40 % of items where the three answers split (57 % of the answers there
+are right), so the estimate stays noisy. Tried and not adopted: scoring each answer against the posterior with
+that answer left out (0.712; 0.838 with the prior), a per-worker 10 x 10 confusion shrunk toward the pooled one
+(0.737-0.764, and lower accuracy), no shrinkage (0.777-0.779), prior weights from 0.7 to 2 at answer weight 1
+(0.836-0.857), a prior from a 2-point-better MLP (no gain), the workers' time per batch as a covariate (its
+correlation with accuracy is -0.05), and recalibrating the per-answer posteriors against the TRUE labels
+(isotonic, an oracle: 0.881 at weight 1). What moves it is a prior that errs differently from the crowd:
+simulated calibrated priors of 85 / 90 / 95 % accuracy with errors on a random other class give 0.933 / 0.943 /
+0.958 ("simulated_priors" in the bench), i.e. a fine-tuned model; the frozen-feature priors' errors are the
+crowd's own (cat/dog, deer/horse), so 3 points of prior accuracy add 0.002.
 """
 
 from __future__ import annotations
@@ -73,6 +82,9 @@ class ConsensusResult:
     def summary(self) -> str:
         """The result in one line of plain words."""
         extra = "".join(f", {k}" for k in ("model prior", "gold") if self.info.get(k.split()[-1]))
+        if self.info.get("answer_weight") not in (None, 1.0):
+            extra += (f", answers weighted {self.info['answer_weight']:.2f} (they err together: each answer is "
+                      "predicted better from the others with that weight)")
         return (f"{self.method}{extra}: {len(self.labels)} items from {self.info.get('answers', 0)} answers by "
                 f"{len(self.worker_accuracy)} workers; mean confidence {self.confidence.mean():.3f}.")
 
@@ -159,23 +171,38 @@ def _gold_codes(gold: pd.Series, items: pd.Index, classes: list) -> np.ndarray:
     return out
 
 
-def em_posteriors(enc: EncodedAnswers, prior: np.ndarray | None = None, gold: np.ndarray | None = None,
-                  max_iter: int = 100, tol: float = 1e-5, worker_strength: float = 4.0,
-                  class_strength: float = 10.0) -> tuple[np.ndarray, np.ndarray, int]:
-    """(items x classes posterior, answer -> P(answer right), iterations) of our sparse EM (see the module doc).
+@dataclass(frozen=True)
+class EMFit:
+    """One fit of the sparse EM: the posteriors and what the leave-one-answer-out check needs."""
+
+    posterior: np.ndarray  # items x classes, rows sum to 1
+    right: np.ndarray  # answer -> posterior probability that the answer is right
+    iterations: int
+    log_like: np.ndarray  # answers x classes: log P(this answer | true class), at the last iteration
+    log_post: np.ndarray  # items x classes: unnormalised log posterior of the last E-step
+    fixed: np.ndarray  # items whose posterior gold clamps
+
+
+def em_fit(enc: EncodedAnswers, prior: np.ndarray | None = None, gold: np.ndarray | None = None,
+           max_iter: int = 100, tol: float = 1e-5, worker_strength: float = 4.0, class_strength: float = 10.0,
+           answer_weight: float = 1.0) -> EMFit:
+    """Our sparse EM (see the module doc) with everything it computed; :func:`em_posteriors` is the short form.
 
     ``worker_strength``: pseudo-answers pulling a worker's accuracy toward the crowd's; ``class_strength``:
-    pseudo-answers pulling a worker's accuracy on one class toward their overall accuracy.
+    pseudo-answers pulling a worker's accuracy on one class toward their overall accuracy; ``answer_weight``:
+    the exponent on each item's answer likelihood (below 1 when an item's answers err together, see
+    :func:`fit_answer_weight`).
     """
     n_items, n_workers, k = len(enc.items), len(enc.workers), len(enc.classes)
     i, w, l = enc.item, enc.worker, enc.label
     n_answers = len(i)
+    fixed = gold >= 0 if gold is not None else np.zeros(n_items, dtype=bool)
     if k == 1:  # one class answered: nothing to decide
-        return np.ones((n_items, 1)), np.ones(n_answers), 0
+        return EMFit(np.ones((n_items, 1)), np.ones(n_answers), 0, np.zeros((n_answers, 1)),
+                     np.zeros((n_items, 1)), fixed)
     by_item = sparse.csr_matrix((np.ones(n_answers), (i, np.arange(n_answers))), shape=(n_items, n_answers))
     by_worker = sparse.csr_matrix((np.ones(n_answers), (w, np.arange(n_answers))), shape=(n_workers, n_answers))
     onehot_label = sparse.csr_matrix((np.ones(n_answers), (np.arange(n_answers), l)), shape=(n_answers, k))
-    fixed = gold >= 0 if gold is not None else np.zeros(n_items, dtype=bool)
     clamp = np.zeros((int(fixed.sum()), k))
     if fixed.any():
         clamp[np.arange(len(clamp)), gold[fixed]] = 1.0
@@ -188,6 +215,7 @@ def em_posteriors(enc: EncodedAnswers, prior: np.ndarray | None = None, gold: np
     post[fixed] = clamp
     rows = np.arange(n_answers)
     iterations = 0
+    log_like = log_post = None
     for iterations in range(1, max_iter + 1):
         # M-step: per-answer posterior of the true class
         pa = post[i]  # answers x classes
@@ -204,10 +232,9 @@ def em_posteriors(enc: EncodedAnswers, prior: np.ndarray | None = None, gold: np
         errors = confusion / confusion.sum(1, keepdims=True)  # where the crowd's errors go, per true class
         class_prior = prior if prior is not None else ((post.sum(0) + 1.0) / (n_items + k))[None, :]
         # E-step: log P(answer | true class) summed per item
-        log_wrong = np.log1p(-acc_wc[w]) + np.log(np.where(errors > 0, errors, 1.0)).T[l]
-        log_like = log_wrong
+        log_like = np.log1p(-acc_wc[w]) + np.log(np.where(errors > 0, errors, 1.0)).T[l]
         log_like[rows, l] = np.log(acc_wc[w, l])
-        log_post = np.log(class_prior) + by_item @ log_like
+        log_post = np.log(class_prior) + answer_weight * (by_item @ log_like)
         log_post -= log_post.max(1, keepdims=True)
         new = np.exp(log_post)
         new /= new.sum(1, keepdims=True)
@@ -217,7 +244,61 @@ def em_posteriors(enc: EncodedAnswers, prior: np.ndarray | None = None, gold: np
         if change < tol:
             break
     right = post[i][rows, l]
-    return post, right, iterations
+    return EMFit(post, right, iterations, log_like, log_post, fixed)
+
+
+def em_posteriors(enc: EncodedAnswers, prior: np.ndarray | None = None, gold: np.ndarray | None = None,
+                  max_iter: int = 100, tol: float = 1e-5, worker_strength: float = 4.0,
+                  class_strength: float = 10.0, answer_weight: float = 1.0) -> tuple[np.ndarray, np.ndarray, int]:
+    """(items x classes posterior, answer -> P(answer right), iterations) of our sparse EM (see :func:`em_fit`)."""
+    fit = em_fit(enc, prior, gold, max_iter, tol, worker_strength, class_strength, answer_weight)
+    return fit.posterior, fit.right, fit.iterations
+
+
+def held_out_log_likelihood(enc: EncodedAnswers, fit: EMFit, answer_weight: float) -> float:
+    """Mean log-probability of each answer given the item's other answers (and prior) under ``fit``; gold excluded.
+
+    The label-free score :func:`fit_answer_weight` maximises: a posterior that over-counts answers which err
+    together predicts the next answer too confidently and scores lower.
+    """
+    keep = ~fit.fixed[enc.item]
+    if not keep.any():
+        return 0.0
+    log_like = fit.log_like[keep]
+    rest = fit.log_post[enc.item[keep]] - answer_weight * log_like  # the item's posterior without this answer
+    rest -= rest.max(1, keepdims=True)
+    rest = np.exp(rest)
+    rest /= rest.sum(1, keepdims=True)
+    return float(np.log(np.maximum((rest * np.exp(log_like)).sum(1), 1e-300)).mean())
+
+
+ANSWER_WEIGHTS = (1.0, 0.85, 0.7, 0.55)  # the grid fit_answer_weight searches
+MIN_SHARED_ITEMS = 500  # items with 2+ answers (and no gold) needed before the answer weight is fitted
+MIN_GAIN = 1e-3  # nats per answer a weight below 1 must gain over 1 to be chosen
+
+
+def fit_answer_weight(enc: EncodedAnswers, prior: np.ndarray | None = None, gold: np.ndarray | None = None,
+                      max_iter: int = 100, grid=ANSWER_WEIGHTS) -> tuple[float, dict, EMFit]:
+    """(the answer-likelihood exponent with the best held-out answer likelihood, {weight: score}, its fit).
+
+    The EM multiplies an item's answers as if they erred independently; on real crowds they err together
+    (a cat that looks like a dog fools several workers), which makes the posterior over-confident and lets
+    each answer vouch for itself. Fitted without labels: each answer is predicted from the others. With fewer
+    than MIN_SHARED_ITEMS items answered twice or more the score is noise (a handful of items can favour a
+    flipped solution), so the weight stays 1; a weight below 1 must also gain MIN_GAIN over 1.
+    """
+    counts = np.bincount(enc.item, minlength=len(enc.items))
+    shared = (counts >= 2) & (gold < 0 if gold is not None else True)
+    if int(shared.sum()) < MIN_SHARED_ITEMS:
+        return 1.0, {}, em_fit(enc, prior, gold, max_iter=max_iter)
+    scores, fits = {}, {}
+    for weight in grid:
+        fits[float(weight)] = em_fit(enc, prior, gold, max_iter=max_iter, answer_weight=weight)
+        scores[float(weight)] = held_out_log_likelihood(enc, fits[float(weight)], weight)
+    best = max(scores, key=scores.get)
+    if best != 1.0 and 1.0 in scores and scores[best] - scores[1.0] < MIN_GAIN:
+        best = 1.0
+    return best, scores, fits[best]
 
 
 def _crowdkit(method: str, enc: EncodedAnswers, frame: pd.DataFrame) -> tuple[np.ndarray, pd.Series]:
@@ -272,13 +353,14 @@ def tempered(prior: np.ndarray, weight: float) -> np.ndarray:
 
 def aggregate_answers(answers: pd.DataFrame, method: str = "auto", probabilities: pd.DataFrame | None = None,
                       gold: pd.Series | None = None, prior_weight: float | str = "auto", floor: float = 1e-3,
-                      max_iter: int = 100) -> ConsensusResult:
+                      max_iter: int = 100, answer_weight: float | str = "auto") -> ConsensusResult:
     """Consensus label per item from crowd answers (columns item, worker, label); see the module doc for methods.
 
     ``probabilities``: a model's out-of-fold class probabilities (items x classes) used as each item's prior,
     floored at ``floor`` and raised to ``prior_weight`` ("auto": fitted by :func:`fit_prior_weight` against the
     answers-only posterior; 1: as given); ``gold``: item -> known true label, clamped. Both only with ``"sda2"``
-    (``"auto"``).
+    (``"auto"``). ``answer_weight`` ("sda2" only): the exponent on each item's answer likelihood, "auto" =
+    fitted by :func:`fit_answer_weight` (each answer predicted from the others), 1 = answers as independent.
     ``worker_accuracy`` is, for every method, the posterior-expected share of each worker's answers that are right.
     Every row counts as one answer: pass the latest answer per item and worker.
     """
@@ -310,8 +392,18 @@ def aggregate_answers(answers: pd.DataFrame, method: str = "auto", probabilities
             raise ValueError(f"prior_weight must be 'auto' or a number ≥ 0, not {prior_weight!r}. Fix: use 'auto' "
                              "(fitted) or 1.0 (the probabilities as given).")
         prior = tempered(prior, weight)
+    answer_scores = {}
+    if chosen != "sda2" and answer_weight != "auto":
+        raise ValueError(f"answer_weight applies to method='sda2' only, not {method!r}. Fix: drop answer_weight.")
     if chosen == "sda2":
-        post, right, iterations = em_posteriors(enc, prior, gold_codes, max_iter=max_iter)
+        if answer_weight == "auto":
+            answer_weight, answer_scores, fit = fit_answer_weight(enc, prior, gold_codes, max_iter=max_iter)
+        elif isinstance(answer_weight, (int, float)) and 0 < answer_weight <= 1:
+            fit = em_fit(enc, prior, gold_codes, max_iter=max_iter, answer_weight=float(answer_weight))
+        else:
+            raise ValueError(f"answer_weight must be 'auto' or a number in (0, 1], not {answer_weight!r}. Fix: "
+                             "use 'auto' (fitted) or 1.0 (answers treated as independent).")
+        post, right, iterations = fit.posterior, fit.right, fit.iterations
     else:
         post, _ = _crowdkit(chosen, enc, frame)
         right = post[enc.item, enc.label]
@@ -322,7 +414,9 @@ def aggregate_answers(answers: pd.DataFrame, method: str = "auto", probabilities
     items = pd.Index(enc.items, name="item")
     info = {"answers": len(enc.item), "items": len(enc.items), "workers": len(enc.workers),
             "classes": len(enc.classes), "prior": prior is not None,
-            "gold": int((gold_codes >= 0).sum()) if gold_codes is not None else 0, "prior_weight": weight}
+            "gold": int((gold_codes >= 0).sum()) if gold_codes is not None else 0, "prior_weight": weight,
+            "answer_weight": float(answer_weight) if chosen == "sda2" else None,
+            "answer_weight_scores": {w_: round(v, 5) for w_, v in answer_scores.items()}}
     return ConsensusResult(
         labels=pd.Series(class_array[best], index=items, name="label"),
         confidence=pd.Series(post[np.arange(len(best)), best], index=items, name="confidence"),

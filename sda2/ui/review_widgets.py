@@ -178,8 +178,8 @@ def audit_browser(dataset, key: str = "audit") -> None:
     if frame.empty:
         st.caption("No edits yet.")
         return
-    for column in ("old", "new"):
-        frame[column] = frame[column].map(audit.as_text)
+    for column in ("old", "new"):  # one type per column (text): a column mixing True and "cat" fails Arrow's check
+        frame[column] = frame[column].map(lambda value: "" if value is None else str(audit.as_text(value)))
     st.dataframe(frame.drop(columns=["batch_id", "undone_by"]), hide_index=True, key=f"{key}_table")
     a, b = st.columns(2)
     a.download_button("Export CSV", audit.export_log(dataset, fmt="csv"), file_name=f"{dataset.name}_audit.csv",

@@ -153,3 +153,65 @@ def test_sparse_inside_45k_answers_in_small_memory():
 def test_notebook_api_exposes_aggregation():
     answers, truth = simulated([0.9, 0.8, 0.7], n=50, k=3, seed=5)
     assert accuracy(sda2.aggregate_answers(answers), truth) > 0.85
+
+
+def test_held_out_score_predicts_each_answer_from_the_others():
+    from sda2.analysis.consensus import em_fit, encode_answers, held_out_log_likelihood
+
+    answers, _ = simulated([0.9, 0.7, 0.6, 0.8], n=40, k=3, seed=11, per_item=3)
+    enc = encode_answers(answers)
+    for weight in (1.0, 0.7):
+        fit = em_fit(enc, answer_weight=weight)
+        # brute force: for each answer, the item's posterior from the class shares and the OTHER answers only
+        class_prior = np.log((fit.posterior.sum(0) + 1.0) / (len(enc.items) + 3))
+        expected = []
+        for a in range(len(enc.item)):
+            others = np.flatnonzero((enc.item == enc.item[a]) & (np.arange(len(enc.item)) != a))
+            log_post = class_prior + weight * fit.log_like[others].sum(0)
+            post = np.exp(log_post - log_post.max())
+            post /= post.sum()
+            expected.append(np.log((post * np.exp(fit.log_like[a])).sum()))
+        assert held_out_log_likelihood(enc, fit, weight) == pytest.approx(np.mean(expected), rel=1e-3)
+
+
+def test_answer_weight_is_fitted_on_enough_items_and_kept_at_one_on_few():
+    from sda2.analysis.consensus import MIN_SHARED_ITEMS, fit_answer_weight, encode_answers
+
+    # independent errors: answers do not vouch for each other, so the fit keeps them at full weight
+    answers, truth = simulated(list(np.random.default_rng(0).uniform(0.6, 0.95, 30)), n=1500, k=5, seed=0,
+                               per_item=3)
+    result = aggregate_answers(answers)
+    assert result.info["answer_weight"] == 1.0
+    assert set(result.info["answer_weight_scores"]) == {1.0, 0.85, 0.7, 0.55}
+    assert max(result.info["answer_weight_scores"], key=result.info["answer_weight_scores"].get) == 1.0
+    # a fixed weight is used as given, and the posterior softens with it
+    soft = aggregate_answers(answers, answer_weight=0.55)
+    assert soft.info["answer_weight"] == 0.55 and soft.info["answer_weight_scores"] == {}
+    assert soft.confidence.mean() < result.confidence.mean()
+    # too few shared items to tell: weight 1 without a search (the score is noise on a handful of items)
+    few, _ = simulated([0.9, 0.8, 0.7], n=MIN_SHARED_ITEMS - 1, k=3, seed=4)
+    weight, scores, _ = fit_answer_weight(encode_answers(few))
+    assert weight == 1.0 and scores == {}
+
+
+def test_answer_weight_with_a_model_prior_on_real_cifar10n_answers():
+    """A prior that repeats the real answers: the fit lowers their weight and the posterior is less over-confident."""
+    table = pd.read_csv(CIFAR, nrows=3000)
+    answers = pd.concat([pd.DataFrame({"item": table["index"], "worker": table[f"worker{j}"],
+                                       "label": table[f"random_label{j}"]}) for j in (1, 2, 3)], ignore_index=True)
+    clean = table.set_index("index")["clean_label"]
+    classes = sorted(clean.unique())
+    # a model that errs where the crowd errs: the crowd's own vote shares, smoothed (out-of-item it is not,
+    # so this is a stress test of over-counting, not a fair prior)
+    shares = pd.crosstab(answers["item"], answers["label"]).reindex(columns=classes, fill_value=0) + 0.5
+    prior = shares.div(shares.sum(axis=1), axis=0)
+    fitted = aggregate_answers(answers, probabilities=prior)
+    independent = aggregate_answers(answers, probabilities=prior, answer_weight=1.0)
+    assert fitted.info["answer_weight"] in (1.0, 0.85, 0.7, 0.55)
+    assert fitted.info["answer_weight"] < 1.0  # the prior repeats the answers: counting both in full over-counts
+    assert accuracy(fitted, clean) >= accuracy(independent, clean) - 0.002
+
+    def overconfidence(result):
+        return float(result.confidence.mean()) - accuracy(result, clean)
+
+    assert 0 < overconfidence(fitted) < overconfidence(independent) - 0.01
