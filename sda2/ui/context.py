@@ -54,7 +54,8 @@ def _forget_field_choices() -> None:
         st.session_state.pop(key, None)
 
 
-def _follow_new_fields(dataset_name: str, schema: list[str], prediction_options: list[str]) -> None:
+def _follow_new_fields(dataset_name: str, schema: list[str], prediction_options: list[str],
+                       prediction_default: str) -> None:
     """Make fields computed since the last run show at once (e.g. predictions made on the Evaluation page).
 
     A keyed select box keeps its old value when its options change, so a "(none)" chosen before the
@@ -68,7 +69,9 @@ def _follow_new_fields(dataset_name: str, schema: list[str], prediction_options:
         return
     if seen is not None and seen[0] == dataset_name:
         picked = st.session_state.get("prediction_field")
-        if picked == "(none)" or picked not in prediction_options:
+        # only when the default differs: resetting "(none)" to "(none)" sends the browser a value, and one sent
+        # by a run that a pick overtook (a slow run, a quick user) put the picker back on "(none)" after the pick
+        if (picked == "(none)" or picked not in prediction_options) and picked != prediction_default:
             st.session_state.pop("prediction_field", None)
         if seen[1] != now[1]:
             st.cache_data.clear()
@@ -107,9 +110,10 @@ def sidebar() -> Context | None:
         _default_choice("label_field", names_, names_[gt_index])
         label_field = st.selectbox("Label field", names_, key="label_field")
         others = [f.name for f in fields if f.name != label_field]
-        _follow_new_fields(name, sorted(ds.get_field_schema()), ["(none)"] + others)
         pred_index = others.index("predictions") + 1 if "predictions" in others else 0
-        _default_choice("prediction_field", ["(none)"] + others, (["(none)"] + others)[pred_index])
+        pred_default = (["(none)"] + others)[pred_index]
+        _follow_new_fields(name, sorted(ds.get_field_schema()), ["(none)"] + others, pred_default)
+        _default_choice("prediction_field", ["(none)"] + others, pred_default)
         prediction = st.selectbox("Prediction field", ["(none)"] + others, key="prediction_field")
         split_names = store.splits(ds)
         if split_names:
