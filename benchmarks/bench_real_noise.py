@@ -73,9 +73,19 @@ def unpack() -> Path:
     return CACHE
 
 
+def stored_key(name: str, model: str, size: int) -> str | None:
+    """A stored embeddings key of ``name`` made by ``model`` at ``size`` px for every sample, or None."""
+    for key in arrays.list_keys(name):
+        info = arrays.info(name, key)
+        if info.get("kind") == "embeddings" and info.get("model") == model and info.get("input_size") == size:
+            return key
+    return None
+
+
 def embeddings(table: pd.DataFrame, n: int, input_size: int | None = None) -> tuple[np.ndarray, float]:
-    """EfficientNet-Lite0 embeddings of the first ``n`` images (a dataset kept between runs) and the seconds;
-    ``input_size`` other than sda2's choice is kept under a key of its own."""
+    """EfficientNet-Lite0 embeddings of the first ``n`` images (a dataset kept between runs) at ``input_size`` px
+    (default sda2's choice for 32 px) and the seconds; stored ones of that size are reused whatever their key
+    (the default key may hold an older size: compute_embeddings resumes a key at its stored size)."""
     name = f"bench_cifar10n_{n}"
     if name not in store.list_datasets():
         root = unpack()
@@ -84,8 +94,10 @@ def embeddings(table: pd.DataFrame, n: int, input_size: int | None = None) -> tu
                       check_images=False)
     dataset = store.open_dataset(name)
     start = time.perf_counter()
-    key = f"embeddings_effnet_lite0_{input_size}" if input_size else None
-    result = compute_embeddings(dataset, model="effnet_lite0", key=key, input_size=input_size, progress=False)
+    size = input_size or auto_input_size(32)
+    key = stored_key(name, "effnet_lite0", size) or (
+        f"embeddings_effnet_lite0_{size}" if arrays.exists(name, "embeddings_effnet_lite0") else None)
+    result = compute_embeddings(dataset, model="effnet_lite0", key=key, input_size=size, progress=False)
     seconds = time.perf_counter() - start
     paths = dict(zip(dataset.values("id"), dataset.values("filepath")))
     ids, X = arrays.load(name, result.key)

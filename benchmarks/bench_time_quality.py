@@ -53,22 +53,13 @@ TIME_GOAL_MIN = 20.0  # issue 8, for 50,000 photos on this machine
 QUALITY_GOAL = 0.90
 
 
-def stored_key(name: str, model: str, size: int) -> str | None:
-    """A stored embeddings key of ``name`` made by ``model`` at ``size`` px for every sample, or None."""
-    for key in arrays.list_keys(name):
-        info = arrays.info(name, key)
-        if info.get("kind") == "embeddings" and info.get("model") == model and info.get("input_size") == size:
-            return key
-    return None
-
-
 def backbone(table: pd.DataFrame, n: int, model: str, size: int) -> tuple[np.ndarray, float]:
     """Embeddings of the first ``n`` photos (rows in ``table`` order) by ``model`` at ``size`` px, and the seconds
     the run that computed them took."""
     name = f"bench_cifar10n_{n}"
     if name not in store.list_datasets():
         real_noise.embeddings(table, n)  # makes the dataset (and Lite0's embeddings at sda2's size for 32 px, 160)
-    key = stored_key(name, model, size)
+    key = real_noise.stored_key(name, model, size)
     if key is None:
         key = compute_embeddings(store.open_dataset(name), model=model, key=f"embeddings_{model}_{size}",
                                  input_size=size).key
