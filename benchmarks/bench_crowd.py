@@ -12,8 +12,10 @@
 - on all 50,000 items: ours from the answers alone, with 5 % gold, with the prior, with both; ours with the prior
   and the answers taken as independent (answer weight 1, beside the fitted weight: ``fit_answer_weight``);
   with ``--two-backbones`` a second prior fused from Lite0 and Lite2 (160 px; ``bench_time_quality.py``'s
-  embeddings), alone and with gold; crowd-kit's majority vote, Dawid–Skene, one-coin and MACE (one restart),
-  GLAD too with ``--full-glad`` (122 s);
+  embeddings), alone and with gold; with ``--finetune-prior`` a third, sda2's CPU fine-tuning (``finetune_prior``:
+  Lite0 at 160 px, 5 blocks and the head trained 3 epochs, 3 folds, on the crowd majority; 89.3 % right; 86 min
+  (5,177 s) in the run that made its folds, 15 min of it beside a test run, then reused) fused with the second;
+  crowd-kit's majority vote, Dawid–Skene, one-coin and MACE (one restart), GLAD too with ``--full-glad`` (122 s);
 - on the first ``--sub`` = 10,000 items: every method, GLAD included, and ours with the same prior rows;
 - honeypots replayed: 5 % of items as gold; each worker's gold accuracy vs true accuracy; for the workers
   below 0.7, how many gold answers it takes before the Wilson 95 % upper bound of their gold accuracy drops
@@ -31,6 +33,7 @@
     .venv/bin/python benchmarks/bench_crowd.py --embed    # computes the 50,000 embeddings first (+10 min)
     .venv/bin/python benchmarks/bench_crowd.py --full-glad  # GLAD on all 50,000 items too (+2 min)
     .venv/bin/python benchmarks/bench_crowd.py --two-backbones  # the Lite0 + Lite2 prior too (+1 min when cached)
+    .venv/bin/python benchmarks/bench_crowd.py --two-backbones --finetune-prior  # + the fine-tuned one (+70 min once)
 """
 
 from __future__ import annotations
@@ -159,6 +162,33 @@ def oof_prior(X: np.ndarray, y: np.ndarray, classes: list, folds: int = 5) -> np
         model = LogisticRegression(C=0.2, max_iter=300, tol=1e-3).fit(Z[train], codes[train])
         out[test] = model.predict_proba(Z[test])
     return out
+
+
+FINETUNE_CACHE = Path.home() / ".cache" / "sda2_bench" / "finetune_prior_160"
+
+
+def finetune_prior(table: pd.DataFrame, classes: list) -> tuple[np.ndarray, dict]:
+    """3-fold out-of-fold probabilities of sda2's fine-tuning on CPU, trained on the crowd majority, and its facts.
+
+    ``sda2.compute.finetune.finetune_out_of_fold``: EfficientNet-Lite0 at 160 px, blocks 11-16 and the head trained
+    for 3 epochs over 2 cached views (plain, mirrored) of the frozen first 11 blocks. About 70 min for 50,000 photos
+    on 2 cores; each finished fold is kept in ``FINETUNE_CACHE`` and reused by the next run.
+    """
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_real_noise
+
+    from sda2.compute import finetune
+
+    root = bench_real_noise.unpack()
+    images, _, failed = finetune.load_images([str(root / p) for p in table["filepath"]], 160)
+    if failed:
+        raise SystemExit(f"{len(failed)} CIFAR-10N photos did not load, e.g. {failed[0]}. Fix: delete "
+                         f"{root} so that it is unpacked again.")
+    codes = pd.Index(classes).get_indexer(table["aggre_label"])
+    plan = finetune.Plan(160, 11, 3, 3, 2, 64, 1e-3, 0, "cpu")
+    proba, facts = finetune.finetune_out_of_fold(images, codes, len(classes), plan, checkpoint_dir=FINETUNE_CACHE)
+    return proba, {"plan": plan.as_dict(), "folds_reused": facts["folds_reused"],
+                   "seconds_this_run": round(facts["seconds"], 1)}
 
 
 def simulated_prior(clean_codes: np.ndarray, accuracy: float, k: int, seed: int = 0) -> np.ndarray:
@@ -316,6 +346,9 @@ def main() -> None:
     parser.add_argument("--two-backbones", action="store_true",
                         help="a second prior from Lite0 + Lite2 embeddings at 160 px (bench_time_quality.py's; "
                              "computes Lite2's when absent, ~19 min for 50,000)")
+    parser.add_argument("--finetune-prior", action="store_true",
+                        help="with --two-backbones: a third prior, sda2's CPU fine-tuning fused with the second "
+                             "(~70 min for 50,000 on 2 cores; its folds are kept and reused)")
     args = parser.parse_args()
     if not (DATA / "labels.csv.gz").exists():
         print(f"CIFAR-10N not found at {DATA}: skipping (see its README for the files).")
@@ -364,6 +397,18 @@ def main() -> None:
                                                                     table["clean_label"].to_numpy()).mean()), 4),
                             "oof_seconds": round(time.perf_counter() - start, 1)}
         print("prior2:", result["prior2"], flush=True)
+    third = None  # the fine-tuned prior, fused with the two frozen ones
+    if args.finetune_prior and second is not None:
+        from sda2.analysis.view_fusion import fuse_log_mean
+
+        tuned, facts = finetune_prior(table, classes)
+        P3 = fuse_log_mean(tuned, second.to_numpy())
+        third = pd.DataFrame(P3, index=prior.index, columns=classes)
+        accuracy_of = {name: round(float((np.asarray(classes)[p.argmax(1)] == table["clean_label"].to_numpy()).mean()),
+                                   4) for name, p in (("fine-tuned alone", tuned), ("fused", P3))}
+        result["prior3"] = {"features": "sda2's CPU fine-tuning (finetune_out_of_fold) fused with prior2",
+                            "model_accuracy_vs_clean": accuracy_of, **facts}
+        print("prior3:", result["prior3"], flush=True)
 
     # ours on all 150,000 answers: time, then peak memory
     ours, seconds = run("sda2", answers)
@@ -391,10 +436,14 @@ def main() -> None:
             out.update({"sda2+prior": ({"probabilities": part}, not_gold),
                         "sda2+prior, weight 1": ({"probabilities": part, "answer_weight": 1.0}, not_gold),
                         "sda2+prior+gold5%": ({"probabilities": part, "gold": gold}, not_gold)})
-            if second is not None:
-                both = second.reindex(items)
-                out.update({"sda2+prior2": ({"probabilities": both}, not_gold),
-                            "sda2+prior2+gold5%": ({"probabilities": both, "gold": gold}, not_gold)})
+            for label, frame in (("prior2", second), ("prior3", third)):
+                if frame is not None:
+                    part = frame.reindex(items)
+                    out.update({f"sda2+{label}": ({"probabilities": part}, not_gold),
+                                f"sda2+{label}+gold5%": ({"probabilities": part, "gold": gold}, not_gold)})
+            if third is not None:
+                out["sda2+prior3, weight 1"] = ({"probabilities": third.reindex(items), "answer_weight": 1.0},
+                                                 not_gold)
         return out
 
     def score_row(res, seconds: float, truth_20: pd.Series, truth_all: pd.Series, not_gold: pd.Index) -> dict:

@@ -513,10 +513,14 @@ def stored_plan(folder: Path) -> Plan | None:
 def finetune_predictions(dataset_or_name, gt_field: str = "ground_truth", folds: int = DEFAULT_FOLDS,
                          time_budget_s: float | None = None, epochs: int | None = None,
                          frozen_blocks: int | None = None, input_size: int | None = None, device: str | None = None,
-                         seed: int = 0, progress=True, resume: bool = True) -> FinetuneResult:
+                         seed: int = 0, progress=True, resume: bool = True, views: int = CACHE_VIEWS) -> FinetuneResult:
     """Out-of-fold probabilities of a fine-tuned EfficientNet-Lite0 for a classification dataset (not stored).
 
-    ``time_budget_s`` (default 300 s on CPU, 120 s on a GPU) picks the frozen depth and epochs unless given.
+    ``time_budget_s`` (default 300 s on CPU, 120 s on a GPU) picks the frozen depth and epochs unless given;
+    ``views``: cached views of the frozen part (plain, mirrored, then random crops; 2 halves the caching time).
+    A strong CPU run on 50,000 CIFAR-10N photos (``benchmarks/bench_crowd.py --finetune-prior``: 89.3 % right,
+    trained on the crowd majority; about 70-85 min on 2 cores): ``input_size=160, frozen_blocks=11, epochs=3,
+    views=2``.
     Unreadable images are left out and named in ``excluded``. ``progress``: True for a tqdm bar, a callable for
     :class:`FinetuneProgress` reports, False for none. A killed run resumes at the next unfinished fold.
     """
@@ -540,15 +544,19 @@ def finetune_predictions(dataset_or_name, gt_field: str = "ground_truth", folds:
         raise ValueError(f"Need labeled samples of at least 2 classes in {dataset.name!r} to fine-tune. "
                          "Fix: label more samples.")
     budget = time_budget_s if time_budget_s is not None else (CPU_BUDGET_S if device == "cpu" else GPU_BUDGET_S)
+    if views not in range(2, 9):  # predictions average the plain and the mirrored view
+        raise ValueError(f"views must be 2 to 8 cached views, not {views!r}. Fix: use 2 (plain and mirrored) or 4.")
     request = {"input_size": size, "budget": budget, "folds": folds, "device": device, "epochs": epochs,
                "frozen_blocks": frozen_blocks, "seed": seed, "normalisation": NORMALISATION}
+    if views != CACHE_VIEWS:  # a key of its own (and the folders of earlier runs keep theirs)
+        request["views"] = views
     where = checkpoint_folder(dataset, request, ids, codes)
     if not resume and where.exists():
         import shutil
 
         shutil.rmtree(where)
     plan = stored_plan(where) or plan_for_budget(len(ids), len(classes), size, budget, folds, device, epochs,
-                                                 frozen_blocks, seed=seed)
+                                                 frozen_blocks, views=views, seed=seed)
     proba, facts = finetune_out_of_fold(images, codes, len(classes), plan, where, progress)
     return FinetuneResult(ids, proba, classes, plan.folds, size, plan.frozen_blocks, plan.epochs, device,
                           time.perf_counter() - start, facts["folds_reused"], excluded, str(where))

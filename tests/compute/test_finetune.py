@@ -49,6 +49,17 @@ def test_a_second_run_reuses_every_finished_fold(sixty):
     np.testing.assert_array_equal(again.proba, first.proba)
 
 
+def test_two_cached_views_are_a_plan_of_their_own_and_bad_counts_name_the_fix(sixty):
+    four = finetune_predictions(sixty, folds=2, progress=False, **TINY)
+    two = finetune_predictions(sixty, folds=2, progress=False, views=2, **TINY)
+    assert two.plan_dir != four.plan_dir and two.folds_reused == 0  # not the 4-view folds
+    assert json.loads((Path(two.plan_dir) / "plan.json").read_text())["plan"]["views"] == 2
+    assert json.loads((Path(four.plan_dir) / "plan.json").read_text())["plan"]["views"] == 4
+    np.testing.assert_allclose(two.proba.sum(axis=1), 1, atol=1e-6)
+    with pytest.raises(ValueError, match="views must be 2 to 8.*Fix"):
+        finetune_predictions(sixty, folds=2, progress=False, views=1, **TINY)
+
+
 def test_compute_predictions_records_which_model_ran(sixty):
     report = compute_predictions(sixty, model="finetune", folds=2, progress=False, finetune_options=TINY)
     record = prediction_record(sixty)
