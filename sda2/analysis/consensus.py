@@ -186,12 +186,13 @@ class EMFit:
     log_like: np.ndarray  # answers x classes: log P(this answer | true class), at the last iteration
     log_post: np.ndarray  # items x classes: unnormalised log posterior of the last E-step
     fixed: np.ndarray  # items whose posterior gold clamps
+    answer_weight: float  # the exponent the answers' likelihood had in this fit
 
 
 def em_fit(enc: EncodedAnswers, prior: np.ndarray | None = None, gold: np.ndarray | None = None,
            max_iter: int = 100, tol: float = 1e-5, worker_strength: float = 4.0, class_strength: float = 10.0,
            answer_weight: float = 1.0) -> EMFit:
-    """Our sparse EM (see the module doc) with everything it computed; :func:`em_posteriors` is the short form.
+    """Our sparse EM (see the module doc): the posteriors, P(answer right) per answer, and what it computed.
 
     ``worker_strength``: pseudo-answers pulling a worker's accuracy toward the crowd's; ``class_strength``:
     pseudo-answers pulling a worker's accuracy on one class toward their overall accuracy; ``answer_weight``:
@@ -204,7 +205,7 @@ def em_fit(enc: EncodedAnswers, prior: np.ndarray | None = None, gold: np.ndarra
     fixed = gold >= 0 if gold is not None else np.zeros(n_items, dtype=bool)
     if k == 1:  # one class answered: nothing to decide
         return EMFit(np.ones((n_items, 1)), np.ones(n_answers), 0, np.zeros((n_answers, 1)),
-                     np.zeros((n_items, 1)), fixed)
+                     np.zeros((n_items, 1)), fixed, answer_weight)
     by_item = sparse.csr_matrix((np.ones(n_answers), (i, np.arange(n_answers))), shape=(n_items, n_answers))
     by_worker = sparse.csr_matrix((np.ones(n_answers), (w, np.arange(n_answers))), shape=(n_workers, n_answers))
     onehot_label = sparse.csr_matrix((np.ones(n_answers), (np.arange(n_answers), l)), shape=(n_answers, k))
@@ -249,18 +250,10 @@ def em_fit(enc: EncodedAnswers, prior: np.ndarray | None = None, gold: np.ndarra
         if change < tol:
             break
     right = post[i][rows, l]
-    return EMFit(post, right, iterations, log_like, log_post, fixed)
+    return EMFit(post, right, iterations, log_like, log_post, fixed, answer_weight)
 
 
-def em_posteriors(enc: EncodedAnswers, prior: np.ndarray | None = None, gold: np.ndarray | None = None,
-                  max_iter: int = 100, tol: float = 1e-5, worker_strength: float = 4.0,
-                  class_strength: float = 10.0, answer_weight: float = 1.0) -> tuple[np.ndarray, np.ndarray, int]:
-    """(items x classes posterior, answer -> P(answer right), iterations) of our sparse EM (see :func:`em_fit`)."""
-    fit = em_fit(enc, prior, gold, max_iter, tol, worker_strength, class_strength, answer_weight)
-    return fit.posterior, fit.right, fit.iterations
-
-
-def held_out_log_likelihood(enc: EncodedAnswers, fit: EMFit, answer_weight: float) -> float:
+def held_out_log_likelihood(enc: EncodedAnswers, fit: EMFit) -> float:
     """Mean log-probability of each answer given the item's other answers (and prior) under ``fit``; gold excluded.
 
     The label-free score :func:`fit_answer_weight` maximises: a posterior that over-counts answers which err
@@ -270,7 +263,7 @@ def held_out_log_likelihood(enc: EncodedAnswers, fit: EMFit, answer_weight: floa
     if not keep.any():
         return 0.0
     log_like = fit.log_like[keep]
-    rest = fit.log_post[enc.item[keep]] - answer_weight * log_like  # the item's posterior without this answer
+    rest = fit.log_post[enc.item[keep]] - fit.answer_weight * log_like  # the item's posterior without this answer
     rest -= rest.max(1, keepdims=True)
     rest = np.exp(rest)
     rest /= rest.sum(1, keepdims=True)
@@ -296,10 +289,8 @@ def fit_answer_weight(enc: EncodedAnswers, prior: np.ndarray | None = None, gold
     shared = (counts >= 2) & (gold < 0 if gold is not None else True)
     if int(shared.sum()) < MIN_SHARED_ITEMS:
         return 1.0, {}, em_fit(enc, prior, gold, max_iter=max_iter)
-    scores, fits = {}, {}
-    for weight in grid:
-        fits[float(weight)] = em_fit(enc, prior, gold, max_iter=max_iter, answer_weight=weight)
-        scores[float(weight)] = held_out_log_likelihood(enc, fits[float(weight)], weight)
+    fits = {float(weight): em_fit(enc, prior, gold, max_iter=max_iter, answer_weight=float(weight)) for weight in grid}
+    scores = {weight: held_out_log_likelihood(enc, fit) for weight, fit in fits.items()}
     best = max(scores, key=scores.get)
     if best != 1.0 and 1.0 in scores and scores[best] - scores[1.0] < MIN_GAIN:
         best = 1.0
@@ -375,6 +366,11 @@ def aggregate_answers(answers: pd.DataFrame, method: str = "auto", probabilities
     if chosen != "sda2" and (probabilities is not None or gold is not None):
         raise ValueError(f"crowd-kit's {method!r} takes neither a model prior nor gold answers. Fix: use "
                          "method='sda2' (or 'auto') to use them, or drop probabilities/gold.")
+    if chosen != "sda2" and answer_weight != "auto":
+        raise ValueError(f"answer_weight applies to method='sda2' only, not {method!r}. Fix: drop answer_weight.")
+    if answer_weight != "auto" and not (isinstance(answer_weight, (int, float)) and 0 < answer_weight <= 1):
+        raise ValueError(f"answer_weight must be 'auto' or a number in (0, 1], not {answer_weight!r}. Fix: "
+                         "use 'auto' (fitted) or 1.0 (answers treated as independent).")
     classes = None
     if probabilities is not None:
         if not isinstance(probabilities, pd.DataFrame) or probabilities.shape[1] == 0:
@@ -389,8 +385,7 @@ def aggregate_answers(answers: pd.DataFrame, method: str = "auto", probabilities
     weight = None
     if prior is not None:
         if prior_weight == "auto":
-            alone, _, _ = em_posteriors(enc, None, gold_codes, max_iter=max_iter)
-            weight = fit_prior_weight(alone, prior)
+            weight = fit_prior_weight(em_fit(enc, None, gold_codes, max_iter=max_iter).posterior, prior)
         elif isinstance(prior_weight, (int, float)) and prior_weight >= 0:
             weight = float(prior_weight)
         else:
@@ -398,16 +393,11 @@ def aggregate_answers(answers: pd.DataFrame, method: str = "auto", probabilities
                              "(fitted) or 1.0 (the probabilities as given).")
         prior = tempered(prior, weight)
     answer_scores = {}
-    if chosen != "sda2" and answer_weight != "auto":
-        raise ValueError(f"answer_weight applies to method='sda2' only, not {method!r}. Fix: drop answer_weight.")
     if chosen == "sda2":
         if answer_weight == "auto":
             answer_weight, answer_scores, fit = fit_answer_weight(enc, prior, gold_codes, max_iter=max_iter)
-        elif isinstance(answer_weight, (int, float)) and 0 < answer_weight <= 1:
-            fit = em_fit(enc, prior, gold_codes, max_iter=max_iter, answer_weight=float(answer_weight))
         else:
-            raise ValueError(f"answer_weight must be 'auto' or a number in (0, 1], not {answer_weight!r}. Fix: "
-                             "use 'auto' (fitted) or 1.0 (answers treated as independent).")
+            fit = em_fit(enc, prior, gold_codes, max_iter=max_iter, answer_weight=float(answer_weight))
         post, right, iterations = fit.posterior, fit.right, fit.iterations
     else:
         post, _ = _crowdkit(chosen, enc, frame)

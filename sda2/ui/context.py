@@ -109,12 +109,11 @@ def sidebar() -> Context | None:
         gt_index = names_.index("ground_truth") if "ground_truth" in names_ else 0
         _default_choice("label_field", names_, names_[gt_index])
         label_field = st.selectbox("Label field", names_, key="label_field")
-        others = [f.name for f in fields if f.name != label_field]
-        pred_index = others.index("predictions") + 1 if "predictions" in others else 0
-        pred_default = (["(none)"] + others)[pred_index]
-        _follow_new_fields(name, sorted(ds.get_field_schema()), ["(none)"] + others, pred_default)
-        _default_choice("prediction_field", ["(none)"] + others, pred_default)
-        prediction = st.selectbox("Prediction field", ["(none)"] + others, key="prediction_field")
+        pred_options = ["(none)"] + [f.name for f in fields if f.name != label_field]
+        pred_default = "predictions" if "predictions" in pred_options else "(none)"
+        _follow_new_fields(name, sorted(ds.get_field_schema()), pred_options, pred_default)
+        _default_choice("prediction_field", pred_options, pred_default)
+        prediction = st.selectbox("Prediction field", pred_options, key="prediction_field")
         split_names = store.splits(ds)
         if split_names:
             _default_choice("split", [ALL_SPLITS] + split_names, ALL_SPLITS)

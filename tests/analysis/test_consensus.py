@@ -113,6 +113,10 @@ def test_bad_input_names_the_fix():
         aggregate_answers(good, method="best")
     with pytest.raises(ValueError, match="crowd-kit.*method='sda2'"):
         aggregate_answers(good, method="dawid_skene", gold=pd.Series({1: "cat"}))
+    with pytest.raises(ValueError, match="answer_weight must be.*Fix"):
+        aggregate_answers(good, answer_weight=1.5)
+    with pytest.raises(ValueError, match="answer_weight applies to method='sda2' only"):
+        aggregate_answers(good, method="majority", answer_weight=1.0)
 
 
 @pytest.mark.parametrize("method", ["majority", "dawid_skene", "one_coin", "mace"])
@@ -171,7 +175,7 @@ def test_held_out_score_predicts_each_answer_from_the_others():
             post = np.exp(log_post - log_post.max())
             post /= post.sum()
             expected.append(np.log((post * np.exp(fit.log_like[a])).sum()))
-        assert held_out_log_likelihood(enc, fit, weight) == pytest.approx(np.mean(expected), rel=1e-3)
+        assert held_out_log_likelihood(enc, fit) == pytest.approx(np.mean(expected), rel=1e-3)
 
 
 def test_answer_weight_is_fitted_on_enough_items_and_kept_at_one_on_few():
